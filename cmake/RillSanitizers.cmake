@@ -1,0 +1,19 @@
+# Sanitizers apply to the whole build (project code, tests, and header-only dependencies),
+# at both compile and link time. mimalloc is turned off under any sanitizer: the sanitizer's
+# own malloc must win, and mimalloc's override would be silently bypassed (TOOLCHAIN.md §4).
+if(RILL_SANITIZE)
+  add_compile_options(-fsanitize=${RILL_SANITIZE} -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=${RILL_SANITIZE})
+  if(RILL_SANITIZE MATCHES "undefined")
+    add_compile_options(-fno-sanitize-recover=undefined)
+  endif()
+  if(RILL_SANITIZE MATCHES "thread")
+    # Boost.Asio's std_fenced_block uses atomic_thread_fence, which GCC 12 flags under TSan.
+    add_compile_options(-Wno-tsan)
+    add_compile_definitions(RILL_TSAN=1)
+  endif()
+  if(RILL_USE_MIMALLOC)
+    message(STATUS "rill: RILL_SANITIZE=${RILL_SANITIZE}, so RILL_USE_MIMALLOC is turned off")
+    set(RILL_USE_MIMALLOC OFF CACHE BOOL "" FORCE)
+  endif()
+endif()

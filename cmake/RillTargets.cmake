@@ -1,0 +1,51 @@
+# Helpers that give every rill target the same shape.
+
+# Warnings apply to rill's own code only, and only when rill is the top-level project,
+# so a consumer's stricter or looser flags are never imposed on it.
+add_library(rill_warnings INTERFACE)
+if(PROJECT_IS_TOP_LEVEL)
+  target_compile_options(rill_warnings INTERFACE -Wall -Wextra -Wpedantic -Werror)
+endif()
+
+# The include root: every header is included as "rill/<folder>/<file>.h", in the tree and
+# once installed. build/<preset>/include/rill is a link to the source root.
+set(RILL_INCLUDE_ROOT ${PROJECT_BINARY_DIR}/include)
+file(MAKE_DIRECTORY ${RILL_INCLUDE_ROOT})
+if(NOT EXISTS ${RILL_INCLUDE_ROOT}/rill)
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR} ${RILL_INCLUDE_ROOT}/rill SYMBOLIC)
+endif()
+
+# rill_library(name [STATIC sources...] [INTERFACE]) defines rill_<name> with alias rill::<name>.
+function(rill_library name)
+  cmake_parse_arguments(ARG "INTERFACE" "" "SOURCES" ${ARGN})
+  if(ARG_INTERFACE)
+    add_library(rill_${name} INTERFACE)
+    target_include_directories(rill_${name} INTERFACE $<BUILD_INTERFACE:${RILL_INCLUDE_ROOT}>)
+    target_link_libraries(rill_${name} INTERFACE Threads::Threads)
+  else()
+    add_library(rill_${name} STATIC ${ARG_SOURCES})
+    target_include_directories(rill_${name} PUBLIC $<BUILD_INTERFACE:${RILL_INCLUDE_ROOT}>)
+    target_link_libraries(rill_${name} PUBLIC Threads::Threads PRIVATE rill_warnings)
+    set_target_properties(rill_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  endif()
+  add_library(rill::${name} ALIAS rill_${name})
+endfunction()
+
+# rill_executable(name sources...): an executable in bin/, with mimalloc when enabled.
+function(rill_executable name)
+  add_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE rill_warnings)
+  if(RILL_USE_MIMALLOC)
+    # Linking the shared mimalloc overrides malloc/new process-wide via the dynamic linker.
+    target_link_libraries(${name} PRIVATE mimalloc)
+  endif()
+endfunction()
+
+# rill_test(name SOURCES ... LIBS ... [LABELS ...]): one Catch2 executable whose TEST_CASEs
+# become separate ctest tests, labelled so `ctest -L stress` etc. can select them.
+function(rill_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} Catch2::Catch2WithMain rill_warnings)
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()
