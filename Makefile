@@ -33,6 +33,16 @@ bench: build
 demo: build
 	build/release/bin/rill demo
 
+# The codec decode fuzzer (clang, libFuzzer, ASan + UBSan), for a bounded number of inputs:
+# seeds are valid records and a schema blob; the corpus it grows is kept in build/fuzz/corpus.
+FUZZ_RUNS ?= 200000
+fuzz: deps build/fuzz/build.ninja
+	cmake --build --preset fuzz -j $(JOBS)
+	rm -rf build/fuzz/seeds && mkdir -p build/fuzz/seeds build/fuzz/corpus
+	build/fuzz/bin/codecs_fuzz_seeds build/fuzz/seeds
+	build/fuzz/bin/codecs_decode_fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 -print_final_stats=1 \
+	  build/fuzz/corpus build/fuzz/seeds
+
 format:
 	git ls-files '*.h' '*.cpp' | xargs clang-format -i
 
