@@ -1,0 +1,42 @@
+// rill/journal/segment_dir.h: the journal directory as a list of segments, and the
+// whole-segment operations on it: scan, list, retention, move aside.
+// Thread safety: functions over the file system; callers serialise writes (the writer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rill/base/result.h"
+#include "rill/journal/batch_parser.h"
+
+namespace rill::journal {
+
+// What a scan of one mapped segment found, from data_offset to the first non-batch.
+struct SegmentScan {
+  BatchOutcome stop = BatchOutcome::kEnd;  // kEnd, kSegmentEnd (sealed) or kBad
+  std::size_t end_offset = 0;              // the first byte after the last valid batch
+  std::uint64_t next_position = 0;         // position after the last valid record
+  std::uint64_t batches = 0;
+  std::int64_t first_timestamp_ns = 0, last_timestamp_ns = 0;  // 0 when no batch
+  std::size_t bad_offset = 0;                                  // kBad: the damaged frame
+  const char* reason = "";
+};
+using BatchVisitor = std::function<void(std::size_t offset, const BatchPayload& batch)>;
+SegmentScan ScanSegment(const std::byte* base, std::size_t limit, Verify verify, const BatchVisitor& visit = {});
+
+// Segment indexes present in dir ("<16 hex>.seg"), ascending. Leftover ".tmp" files are ignored.
+Result<std::vector<std::uint64_t>> ListSegmentIndexes(const std::string& dir);
+
+// True when every byte in [from, to) is zero; else *last_nonzero_end is one past the last one.
+bool AllZero(const std::byte* base, std::size_t from, std::size_t to, std::size_t* last_nonzero_end);
+
+// Moves files into "<dir>/aside-<unix seconds>/" (created), never deleting them.
+Result<std::string> MoveAside(const std::string& dir, const std::vector<std::string>& names);
+Result<std::string> CopyAside(const std::string& dir, const std::string& name);  // same dir as MoveAside
+
+Status SyncDirectory(const std::string& dir);
+
+}  // namespace rill::journal
