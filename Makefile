@@ -28,6 +28,7 @@ test-tsan: deps build/tsan/build.ninja
 
 bench: build
 	build/release/bin/rill-microbench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+	  --benchmark_enable_random_interleaving=true \
 	  --benchmark_out=build/release/microbench.json --benchmark_out_format=json
 
 demo: build
