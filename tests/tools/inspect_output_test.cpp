@@ -1,0 +1,220 @@
+// Golden output of info, dump (text and JSON, filters) and stats on a small deterministic
+// journal, and JSON lines that parse and round-trip the envelope fields.
+#include <catch2/catch.hpp>
+#include <cinttypes>
+
+#include "inspect_test_util.h"
+#include "rill/tools/inspect/inspect_dump.h"
+#include "rill/tools/inspect/inspect_info.h"
+#include "rill/tools/inspect/inspect_stats.h"
+#include "rill/tools/inspect/journal_view.h"
+
+namespace {
+
+using namespace rill::tools::inspect;
+using namespace rill::tools::test;
+
+DumpOptions Opts(const std::string& dir) {
+  DumpOptions o;  // designated initializers that skip members trip GCC 12's -Wmissing-field-initializers
+  o.dir = dir;
+  return o;
+}
+
+Output Dump(const DumpOptions& o) {
+  return Capture([&](std::FILE* out, std::FILE* err) { return RunDump(o, out, err); });
+}
+
+}  // namespace
+
+TEST_CASE("info: golden output of a small journal", "[tools][inspect][info]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  Output o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path()}, out, err); });
+  REQUIRE(o.exit == kExitOk);
+  CHECK(o.err.empty());
+  Replace(&o.out, tmp.path(), "DIR");
+  const auto reg = Registry();
+  char fp[32];
+  std::snprintf(fp, sizeof fp, "%016" PRIx64 ", %zu bytes", reg.fingerprint(), reg.blob().size());
+  Replace(&o.out, fp, "FP, N bytes");
+  CHECK(o.out == R"(journal      DIR
+segments     1
+  0000000000000000.seg  65536 bytes  positions 1-8  6 batches  2026-11-23T01:02:03Z .. 2026-11-23T01:02:06.500Z  open
+events       8 in 6 batches, positions 1-8, 2026-11-23T01:02:03Z .. 2026-11-23T01:02:06.500Z
+bytes        608 in records, 76.0 bytes/event
+schema       fingerprint FP, N bytes, schemas: bank, blog, 10 event types
+types        events     bytes  bytes/event
+  bank.AccountOpened              2       144         72.0
+  bank.Deposited                  1        64         64.0
+  bank.TransferReceived           1        72         72.0
+  bank.TransferSent               1        72         72.0
+  blog.CommentAdded               1        88         88.0
+  blog.PostCreated                1       112        112.0
+  blog.PostPublished              1        56         56.0
+tail         committed 8, durable 8 (everything committed is durable)
+writer       8 appends, 6 batches, 0 syncs since it opened
+checkpoints: none found
+)");
+}
+
+TEST_CASE("dump: golden text of every event", "[tools][inspect][dump]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  const Output o = Dump(Opts(tmp.path()));
+  REQUIRE(o.exit == kExitOk);
+  CHECK(o.err.empty());
+  CHECK(o.out == R"(1  2026-11-23T01:02:03Z  stream 1 v1  bank.AccountOpened  cmd 1  {"owner_id": 100,"currency": 978}
+2  2026-11-23T01:02:03.250Z  stream 2 v1  bank.AccountOpened  cmd 2  {"owner_id": 200,"currency": 978}
+3  2026-11-23T01:02:04Z  stream 1 v2  bank.Deposited  cmd 3  {"amount": 500}
+4  2026-11-23T01:02:05Z  stream 1 v3  bank.TransferSent  cmd 4  {"to_account": 2,"amount": 200}
+5  2026-11-23T01:02:05Z  stream 2 v2  bank.TransferReceived  cmd 4  {"from_account": 1,"amount": 200}
+6  2026-11-23T01:02:06Z  stream 1000 v1  blog.PostCreated  cmd 5  {"author_id": 7,"title": "Hello","body": "First \"post\""}
+7  2026-11-23T01:02:06.500Z  stream 1000 v2  blog.PostPublished  cmd 6  {}
+8  2026-11-23T01:02:06.500Z  stream 1000 v3  blog.CommentAdded  cmd 6  {"author_id": 8,"text": "Nice"}
+)");
+}
+
+TEST_CASE("stats: golden output of a small journal", "[tools][inspect][stats]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  Output o = Capture([&](std::FILE* out, std::FILE* err) { return RunStats({tmp.path(), 2}, out, err); });
+  REQUIRE(o.exit == kExitOk);
+  Replace(&o.out, tmp.path(), "DIR");
+  CHECK(o.out == R"(journal      DIR
+events       8 in 6 batches over 3.500 s (2026-11-23T01:02:03Z .. 2026-11-23T01:02:06.500Z)
+events per type
+  bank.AccountOpened              2   25.0%
+  bank.Deposited                  1   12.5%
+  bank.TransferReceived           1   12.5%
+  bank.TransferSent               1   12.5%
+  blog.CommentAdded               1   12.5%
+  blog.PostCreated                1   12.5%
+  blog.PostPublished              1   12.5%
+busiest streams (top 2 of 3)
+  stream 1                        3   37.5%
+  stream 1000                     3   37.5%
+batch sizes (events per batch)   batches    events
+  1                                     4         4
+  2-3                                   2         4
+events per second over time (1 s buckets)
+  2026-11-23T01:02:03Z        2 events         2.0/s
+  2026-11-23T01:02:04Z        1 events         1.0/s
+  2026-11-23T01:02:05Z        2 events         2.0/s
+  2026-11-23T01:02:06Z        3 events         3.0/s
+)");
+}
+
+TEST_CASE("dump: filters by position, time, stream, type and limit", "[tools][inspect][dump]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  auto positions = [&](const DumpOptions& o) {
+    const Output out = Dump(o);
+    INFO(out.err);
+    REQUIRE(out.exit == kExitOk);
+    std::string p;
+    for (const std::string& line : Lines(out.out)) p += line.substr(0, line.find(' ')) + " ";
+    return p;
+  };
+  DumpOptions o = Opts(tmp.path());
+  o.from = "3";
+  o.to = "5";
+  CHECK(positions(o) == "3 4 5 ");
+  o = Opts(tmp.path());
+  o.from = "2026-11-23T01:02:05Z";     // batch times: the transfer's batch and everything after
+  o.to = "2026-11-23T02:02:06+01:00";  // 01:02:06Z, as an offset
+  CHECK(positions(o) == "4 5 6 ");
+  o = Opts(tmp.path());
+  o.from = "2026-11-23T01:02:03.1Z";
+  CHECK(positions(o) == "2 3 4 5 6 7 8 ");
+  o = Opts(tmp.path());
+  o.stream = 2;
+  CHECK(positions(o) == "2 5 ");
+  o = Opts(tmp.path());
+  o.type = "bank.AccountOpened";
+  CHECK(positions(o) == "1 2 ");
+  o.type = "rill.blog.CommentAdded";  // the root table works too
+  CHECK(positions(o) == "8 ");
+  o = Opts(tmp.path());
+  o.stream = 1000;
+  o.limit = 2;
+  CHECK(positions(o) == "6 7 ");
+}
+
+TEST_CASE("dump: a bad --from is a usage error naming the flag", "[tools][inspect][dump]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  DumpOptions o = Opts(tmp.path());
+  o.from = "yesterday";
+  const Output out = Dump(o);
+  CHECK(out.exit == kExitUsage);
+  CHECK(out.out.empty());
+  CHECK(out.err.rfind("rill inspect: bad --from value: 'yesterday' is neither", 0) == 0);
+  CHECK(Lines(out.err).size() == 1);
+  o = Opts(tmp.path());
+  o.type = "bank.Deposit";  // a typo: said, not an empty dump
+  const Output typo = Dump(o);
+  CHECK(typo.exit == kExitUsage);
+  CHECK(typo.err.rfind("rill inspect: unknown event type 'bank.Deposit' (--type): the journal's schema knows: ", 0) ==
+        0);
+}
+
+TEST_CASE("dump --json: every line parses and round-trips the envelope and body", "[tools][inspect][dump][json]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  DumpOptions o = Opts(tmp.path());
+  o.json = true;
+  const Output out = Dump(o);
+  REQUIRE(out.exit == kExitOk);
+  const std::vector<std::string> lines = Lines(out.out);
+  REQUIRE(lines.size() == 8);
+  std::vector<Json> events(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    INFO(lines[i]);
+    REQUIRE(JsonReader::Parse(lines[i], &events[i]));
+    CHECK(events[i]["position"].text == std::to_string(i + 1));
+  }
+  // Envelope fields as written by WriteSmallJournal.
+  const Json& deposit = events[2];
+  CHECK(deposit["stream_id"].text == "1");
+  CHECK(deposit["stream_version"].text == "2");
+  CHECK(deposit["command_id"].text == "3");
+  CHECK(deposit["timestamp_ns"].text == std::to_string(kT0 + 1'000'000'000));
+  CHECK(deposit["time"].text == "2026-11-23T01:02:04Z");
+  CHECK(deposit["type"].text == "bank.Deposited");
+  CHECK(deposit["event_type"].text == std::to_string(rill::codecs::EventTraits<rill::bank::Deposited>::kTypeId));
+  CHECK(deposit["schema_version"].text == "1");
+  CHECK(deposit["body"]["amount"].text == "500");
+  const Json& post = events[5];
+  CHECK(post["stream_id"].text == "1000");
+  CHECK(post["body"]["title"].text == "Hello");
+  CHECK(post["body"]["body"].text == "First \"post\"");
+  CHECK(post["body"]["author_id"].text == "7");
+  CHECK(events[6]["body"].kind == Json::Kind::kObject);
+  CHECK(events[6]["body"].fields.empty());
+  CHECK(events[7]["body"]["text"].text == "Nice");
+}
+
+TEST_CASE("times print and parse as ISO-8601 UTC", "[tools][inspect]") {
+  CHECK(FormatTime(kT0) == "2026-11-23T01:02:03Z");
+  CHECK(FormatTime(kT0 + 250'000'000) == "2026-11-23T01:02:03.250Z");
+  CHECK(FormatTime(kT0 + 1'000) == "2026-11-23T01:02:03.000001Z");
+  CHECK(FormatTime(kT0 + 7) == "2026-11-23T01:02:03.000000007Z");
+  CHECK(*ParseTime("2026-11-23T01:02:03Z") == kT0);
+  CHECK(*ParseTime("2026-11-23T01:02:03.25Z") == kT0 + 250'000'000);
+  CHECK(*ParseTime("2026-11-23T03:02:03+02:00") == kT0);
+  CHECK(*ParseTime("2026-11-22T20:02:03-0500") == kT0);
+  CHECK(*ParseTime("2026-11-23") == kT0 - 3'723'000'000'000);
+  CHECK(!ParseTime("2026-13-01").ok());
+  CHECK(!ParseTime("2026-11-23T01:02:03Zjunk").ok());
+  CHECK(ParseBound("42")->kind == Bound::Kind::kPosition);
+  CHECK(ParseBound("42")->position == 42);
+  CHECK(ParseBound("2026-11-23T01:02:03Z")->time_ns == kT0);
+}
+
+// Hidden: `tools_inspect_test "[.sample]"` writes the golden journal to $RILL_INSPECT_SAMPLE_DIR
+// (for trying the CLI by hand, and for updating the goldens above).
+TEST_CASE("write the small journal for manual use", "[.sample]") {
+  const char* dir = std::getenv("RILL_INSPECT_SAMPLE_DIR");
+  REQUIRE(dir != nullptr);
+  WriteSmallJournal(dir);
+}

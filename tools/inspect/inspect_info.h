@@ -1,0 +1,23 @@
+// rill/tools/inspect/inspect_info.h: `rill inspect info DIR`: what a journal holds.
+//
+//   rill::tools::inspect::RunInfo({.dir = "/var/lib/bank/journal"}, stdout, stderr);
+//
+// Segments (name, size, positions, time range, batches, sealed or active), event and batch
+// counts, events and bytes per type, the schema fingerprint, the committed and durable
+// positions the writer published (durability of the tail) and projector checkpoints.
+// Thread safety: one call at a time per output stream.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+namespace rill::tools::inspect {
+
+struct InfoOptions {
+  std::string dir;
+};
+
+// Returns an ExitCode (journal_view.h).
+int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err);
+
+}  // namespace rill::tools::inspect

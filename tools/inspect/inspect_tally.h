@@ -1,0 +1,38 @@
+// rill/tools/inspect/inspect_tally.h: one pass over a journal that counts what `info` and
+// `stats` print (events and bytes per type, streams, batch sizes, events per second).
+// Thread safety: a value, filled by one thread.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "rill/tools/inspect/journal_view.h"
+
+namespace rill::tools::inspect {
+
+struct TypeTally {
+  std::uint64_t events = 0, bytes = 0;  // bytes: whole records (envelope + body)
+};
+
+struct Tally {
+  std::uint64_t events = 0, bytes = 0, batches = 0, undecodable = 0;
+  std::uint64_t first_position = 0, last_position = 0;
+  std::int64_t first_ns = 0, last_ns = 0;
+  std::map<std::string, TypeTally> types;                    // by registered name; raw records as "record type N"
+  std::unordered_map<std::uint64_t, std::uint64_t> streams;  // stream id -> events
+  std::map<std::uint32_t, std::uint64_t> batch_sizes;        // events in a batch -> batches
+  std::map<std::int64_t, std::uint64_t> per_second;          // unix second -> events
+
+  void Add(const Event& e);
+
+ private:
+  std::uint32_t in_batch_ = 0;
+};
+
+// Tallies every event of the journal; returns JournalView::ForEach's exit code.
+int TallyJournal(JournalView& view, std::FILE* err, Tally* out);
+
+}  // namespace rill::tools::inspect

@@ -1,0 +1,144 @@
+#include "rill/tools/inspect/inspect_verify.h"
+
+#include <cinttypes>
+#include <optional>
+#include <unordered_map>
+
+#include "rill/journal/journal_verifier.h"
+#include "rill/tools/inspect/journal_view.h"
+
+namespace rill::tools::inspect {
+namespace {
+
+std::string Describe(const journal::CheckProblem& p) {
+  std::string s = "segment " + p.segment + " offset " + std::to_string(p.offset);
+  if (p.position != 0) s += " position " + std::to_string(p.position);
+  return s + ": " + p.reason;
+}
+
+// The event-level checks, on every record the journal-level check accepts.
+class EventChecker final : public journal::CheckVisitor {
+ public:
+  void OnSegment(const std::string& name, const journal::SegmentHeader& h, std::span<const std::byte> blob) override {
+    segment_ = name;
+    if (first_position_ == 0) first_position_ = h.first_position;
+    Result<Codec*> c = schemas_.For(h.schema_fingerprint, blob);
+    codec_ = c.ok() ? *c : nullptr;
+    raw_ = c.ok() && *c == nullptr;
+    if (!c.ok())
+      Problem(
+          {name, journal::kSegmentHeaderSize, h.first_position,
+           "unknown schema: " + std::string(c.status().message()) + " (the events of this segment cannot be checked)"});
+  }
+
+  void OnRecord(const journal::Record& r) override {
+    if (codec_ == nullptr) {
+      ++(raw_ ? raw_records_ : unchecked_);
+      return;
+    }
+    const codecs::DecodeResult d =
+        codec_->decoder.Decode({reinterpret_cast<const std::uint8_t*>(r.payload.data()), r.payload.size()}, r.position);
+    if (!d.ok()) {
+      Problem({segment_, r.offset, r.position, std::string(d.error().ToStatus(&codec_->registry).message())});
+      return;
+    }
+    ++checked_;
+    const std::uint64_t version = d.event().stream_version();
+    auto [it, first] = streams_.try_emplace(d.event().stream_id(), version);
+    // A stream's first event is version 1, unless retention removed the journal's start.
+    const std::uint64_t expected = first ? (first_position_ == 1 ? 1 : version) : it->second + 1;
+    if (version != expected)
+      Problem({segment_, r.offset, r.position,
+               "stream " + std::to_string(d.event().stream_id()) + " has version " + std::to_string(version) +
+                   " where " + std::to_string(expected) + " was expected (" +
+                   (first ? "its first event" : "previous " + std::to_string(it->second)) + ")"});
+    it->second = version;
+  }
+
+  void Problem(journal::CheckProblem p) {
+    if (!first_problem_) first_problem_ = std::move(p);
+    ++problems_;
+  }
+
+  const std::optional<journal::CheckProblem>& first_problem() const { return first_problem_; }
+  std::uint64_t problems() const { return problems_; }
+  std::uint64_t checked() const { return checked_; }
+  std::uint64_t unchecked() const { return unchecked_; }
+  std::uint64_t raw_records() const { return raw_records_; }
+  std::size_t streams() const { return streams_.size(); }
+
+ private:
+  SchemaCache schemas_;
+  Codec* codec_ = nullptr;
+  bool raw_ = false;
+  std::string segment_;
+  std::uint64_t first_position_ = 0;
+  std::unordered_map<std::uint64_t, std::uint64_t> streams_;  // stream id -> last version seen
+  std::optional<journal::CheckProblem> first_problem_;
+  std::uint64_t problems_ = 0, checked_ = 0, unchecked_ = 0, raw_records_ = 0;
+};
+
+}  // namespace
+
+int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
+  if (!CheckJournalDirectory(o.dir, err)) return kExitCannotRead;
+  EventChecker events;
+  Result<journal::JournalCheck> check = journal::CheckJournal(o.dir, &events);
+  if (!check.ok()) {
+    const bool none = check.status().IsNotFound();
+    PrintError(err,
+               none ? "not a journal: " + std::string(check.status().message())
+                    : "cannot read journal: " + std::string(check.status().message()),
+               o.dir, "pass a directory a rill journal writer created (it holds <16 hex digits>.seg files)");
+    return kExitCannotRead;
+  }
+  const journal::JournalCheck& c = *check;
+  // Events are checked in position order and frame damage ends the walk, so an event problem,
+  // when there is one, comes before the frame damage.
+  const std::optional<journal::CheckProblem>& first = events.first_problem() ? events.first_problem() : c.damage;
+  const std::uint64_t problems = events.problems() + (c.damage ? 1 : 0);
+  std::fprintf(out, "journal      %s\n", o.dir.c_str());
+  if (first) std::fprintf(out, "problem      %s\n", Describe(*first).c_str());
+  const std::string range = c.next_position > c.first_position
+                                ? std::to_string(c.first_position) + "-" + std::to_string(c.next_position - 1)
+                                : std::string("none");
+  std::fprintf(out,
+               "frames       %s: %" PRIu64 " segments, %" PRIu64 " batches, %" PRIu64
+               " records, positions %s (headers, CRCs, batches, position chain)\n",
+               c.damage ? "DAMAGED" : "ok", c.segments, c.batches, c.records, range.c_str());
+  if (c.damage && events.first_problem())  // else it is the problem printed above
+    std::fprintf(out, "             damage at %s\n", Describe(*c.damage).c_str());
+  std::fprintf(out, "events       %s: %" PRIu64 " bodies verified against the embedded schema, %zu streams\n",
+               events.problems() ? "PROBLEMS" : "ok", events.checked(), events.streams());
+  if (events.raw_records())
+    std::fprintf(out, "             %" PRIu64 " records have no embedded schema and were not decoded\n",
+                 events.raw_records());
+  if (events.unchecked())
+    std::fprintf(out, "             %" PRIu64 " records not checked: their schema cannot be loaded\n",
+                 events.unchecked());
+  if (c.short_last_segment)
+    std::fprintf(out, "note         %s (read as zeros; recovery re-extends it)\n",
+                 Describe(*c.short_last_segment).c_str());
+  if (c.damage) {
+    std::fprintf(out, "tail         not reached: the check stops at the damage\n");
+  } else if (c.uncommitted_tail) {
+    std::fprintf(out,
+                 "tail         uncommitted: %" PRIu64 " bytes after offset %" PRIu64
+                 " of segment %s (a batch being written or left by a crash; recovery cuts it; not damage)\n",
+                 c.uncommitted_tail->bytes, c.uncommitted_tail->offset, c.uncommitted_tail->segment.c_str());
+  } else {
+    std::fprintf(out, "tail         clean\n");
+  }
+  if (problems == 0) {
+    std::fprintf(out, "result       intact\n");
+    return kExitOk;
+  }
+  std::fprintf(out, "result       DAMAGED: %" PRIu64 " problem%s\n", problems, problems == 1 ? "" : "s");
+  const std::string where = "segment " + first->segment + " offset " + std::to_string(first->offset) +
+                            (first->position ? " position " + std::to_string(first->position) : std::string());
+  PrintError(err, "journal damaged: " + first->reason, where,
+             "restore the damaged segment from a backup, or open the writer with salvage to keep the valid prefix");
+  return kExitProblems;
+}
+
+}  // namespace rill::tools::inspect

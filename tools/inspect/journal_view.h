@@ -1,0 +1,129 @@
+// rill/tools/inspect/journal_view.h: what every `rill inspect` subcommand shares: the exit
+// codes and the one-line error, ISO-8601 times and --from/--to bounds, and a read-only view of
+// a journal that walks its events decoded from the schema embedded in each segment.
+//
+//   auto view = JournalView::Open(dir, stderr);          // nullptr: error printed, exit 3
+//   if (!view) return kExitCannotRead;
+//   return view->ForEach(filter, {}, stderr, [&](const Event& e) { Print(e); });
+//
+// The view never takes the writer's lock: it maps segments read-only (journal_reader.h), so it
+// runs beside a live writer in another process.
+// Thread safety: one thread per JournalView.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "rill/base/result.h"
+#include "rill/codecs/decoder.h"
+#include "rill/codecs/json.h"
+#include "rill/codecs/schema_registry.h"
+#include "rill/journal/journal_reader.h"
+
+namespace rill::tools::inspect {
+
+// The exit codes of every subcommand (tools/README.md).
+enum ExitCode : int {
+  kExitOk = 0,          // done; verify: the journal is intact
+  kExitProblems = 1,    // the journal was read and problems were found (corrupt frame, undecodable event)
+  kExitUsage = 2,       // bad arguments
+  kExitCannotRead = 3,  // the input cannot be opened as a journal, or its schema cannot be loaded
+};
+
+// Prints "rill inspect: <what> (<where>): <what to do>" as one line.
+void PrintError(std::FILE* err, std::string_view what, std::string_view where, std::string_view todo);
+
+// False after printing the error when `dir` is missing or not a directory (exit code 3).
+bool CheckJournalDirectory(const std::string& dir, std::FILE* err);
+
+// "2026-11-23T01:02:03Z", with a fraction only when there is one (".250Z", ".000001Z").
+std::string FormatTime(std::int64_t unix_ns);
+// ISO-8601: "2026-11-23", "2026-11-23T01:02:03", fractions, "Z" or an offset ("+02:00",
+// "-0500"); no offset means UTC. InvalidArgument otherwise.
+Result<std::int64_t> ParseTime(std::string_view text);
+
+// A --from/--to bound: a plain integer is a position, anything else an ISO-8601 time.
+struct Bound {
+  enum class Kind : std::uint8_t { kNone, kPosition, kTime };
+  Kind kind = Kind::kNone;
+  std::uint64_t position = 0;
+  std::int64_t time_ns = 0;
+};
+Result<Bound> ParseBound(std::string_view text);  // "" gives Kind::kNone
+
+// Decoding state for one schema (fingerprint): a registry rebuilt from the journal's blob.
+struct Codec {
+  explicit Codec(codecs::SchemaRegistry r) : registry(std::move(r)), decoder(registry), printer(registry) {}
+  codecs::SchemaRegistry registry;
+  codecs::Decoder decoder;
+  codecs::JsonPrinter printer;
+};
+
+// Codecs by schema fingerprint, each rebuilt once from a segment's embedded blob.
+class SchemaCache {
+ public:
+  // nullptr when the segment has no schema (an empty blob and fingerprint 0: records are shown
+  // raw). Corruption when the blob is garbled or does not match its fingerprint.
+  Result<Codec*> For(std::uint64_t fingerprint, std::span<const std::byte> blob);
+
+ private:
+  std::map<std::uint64_t, std::unique_ptr<Codec>> codecs_;
+};
+
+// One record as the view hands it out. Valid during the callback only.
+struct Event {
+  const journal::Record* record = nullptr;
+  Codec* codec = nullptr;                         // nullptr: the segment has no schema (raw records)
+  const codecs::DecodedEvent* decoded = nullptr;  // nullptr: raw, or undecodable (then decode_error)
+  Status decode_error;
+  std::string_view type_name;  // the registered name; "" when raw or undecodable
+};
+
+struct EventFilter {
+  Bound from, to;  // inclusive
+  std::optional<std::uint64_t> stream;
+  std::string type;         // a registered name ("bank.Deposited") or root table; "" = any
+  std::uint64_t limit = 0;  // 0 = no limit; also ends --follow
+};
+
+struct FollowOptions {
+  bool follow = false;        // at the end, wait for the writer's next commit
+  double idle_timeout_s = 0;  // > 0: stop following after this long without a new event
+};
+
+// Makes a following ForEach return (from a signal handler: async-signal-safe).
+void RequestStop() noexcept;
+// SIGINT and SIGTERM call RequestStop (for --follow).
+void StopOnSignals();
+
+class JournalView {
+ public:
+  // nullptr after printing the error: missing directory, no segments, an unreadable first
+  // segment, or a schema that cannot be loaded (all exit code 3).
+  static std::unique_ptr<JournalView> Open(const std::string& dir, std::FILE* err);
+
+  journal::JournalReader& reader() { return *reader_; }
+  const std::string& dir() const { return dir_; }
+  SchemaCache& schemas() { return schemas_; }
+
+  using EventFn = std::function<void(const Event&)>;
+  // Calls fn for every event that passes the filter, in position order. Returns kExitOk,
+  // kExitProblems (a read error, printed; or undecodable events, handed to fn), kExitUsage (a
+  // --from beyond the journal) or kExitCannotRead (a later segment's schema cannot be loaded).
+  int ForEach(const EventFilter& filter, const FollowOptions& follow, std::FILE* err, const EventFn& fn);
+
+ private:
+  JournalView() = default;
+  std::string dir_;
+  std::unique_ptr<journal::JournalReader> reader_;
+  SchemaCache schemas_;
+};
+
+}  // namespace rill::tools::inspect
