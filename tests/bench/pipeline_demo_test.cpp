@@ -1,30 +1,16 @@
 #include "rill/bench/e2e/pipeline_demo.h"
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <filesystem>
-#include <string>
 
-namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rill-demo-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-}  // namespace
+#include "rill/tests/support/temp_dir.h"
 
 // Ring -> writer -> journal -> tailer with real threads: every deposit submitted must be read
 // back exactly once, decoded and verified, with gap-free positions and per-account versions.
 TEST_CASE("the demo pipeline journals every submitted deposit exactly once", "[bench][pipeline]") {
   for (const auto durability : {rill::journal::Durability::kNone, rill::journal::Durability::kBatch}) {
-    TempDir dir;
+    rill::test::TempDir dir("rill-demo");
     rill::bench::PipelineDemoOptions options;
-    options.directory = (dir.path / "journal").string();
+    options.directory = dir.Sub("journal");
     options.producers = 3;  // more threads than this machine's cores: nothing may spin forever
     options.seconds = 0.2;
     options.ring_size = 64;  // wraps many times

@@ -17,35 +17,9 @@
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/json.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/tests/support/allocation_counter.h"
 #include "test_events.h"
 
-// Counts this thread's calls to operator new, to prove that steady-state encoding and decoding
-// allocate nothing. Every plain, array and nothrow form is replaced, so each pair stays
-// malloc/free (sanitizers still see the mallocs; aligned forms are left alone, consistently);
-// noinline keeps GCC from pairing malloc with an inlined delete and warning about it.
-namespace {
-thread_local long t_allocations = 0;
-void* CountedMalloc(std::size_t n) noexcept {
-  ++t_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-}  // namespace
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  if (void* p = CountedMalloc(n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t n) {
-  if (void* p = CountedMalloc(n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return CountedMalloc(n); }
-[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return CountedMalloc(n); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -237,7 +211,7 @@ TEST_CASE("steady-state encoding and decoding allocate nothing", "[codecs][alloc
     });
   };
   (void)encode_post();  // warm-up: the builder grows to the largest event once
-  const long before = t_allocations;
+  const long before = rill::test::ThreadAllocations();
   long good = 0;
   for (int i = 0; i < 1000; ++i) {
     const auto deposit = enc.Encode<rill::bank::Deposited>(
@@ -248,14 +222,14 @@ TEST_CASE("steady-state encoding and decoding allocate nothing", "[codecs][alloc
     std::memcpy(journal, post.data(), post.size());
     good += dec.Decode({journal, post.size()}, 2).ok();
   }
-  CHECK(t_allocations - before == 0);
+  CHECK(rill::test::ThreadAllocations() - before == 0);
   CHECK(good == 2000);
   // The counter works: an allocation is seen.
   auto* probe = new std::vector<int>(100);
   volatile void* sink = probe;
   (void)sink;
   delete probe;
-  CHECK(t_allocations - before >= 1);
+  CHECK(rill::test::ThreadAllocations() - before >= 1);
 }
 
 TEST_CASE("DecodeTrusted gives the same view as Decode", "[codecs][trusted]") {

@@ -1,8 +1,6 @@
 // Helpers shared by the journal tests: temporary directories and deterministic records.
 #pragma once
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -13,45 +11,11 @@
 
 #include "rill/journal/journal_reader.h"
 #include "rill/journal/journal_writer.h"
+#include "rill/tests/support/temp_dir.h"
 
 namespace rill::journal::test {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/rill-journal-XXXXXX";
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
-  }
-  ~TempDir() { RemoveTree(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
-  static void RemoveTree(const std::string& p) {
-    if (p.empty()) return;
-    if (DIR* d = ::opendir(p.c_str())) {
-      while (const dirent* e = ::readdir(d)) {
-        const std::string n = e->d_name;
-        if (n == "." || n == "..") continue;
-        const std::string child = p + "/" + n;
-        struct stat st {};
-        if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-          RemoveTree(child);
-        } else {
-          ::unlink(child.c_str());
-        }
-      }
-      ::closedir(d);
-    }
-    ::rmdir(p.c_str());
-  }
-
- private:
-  std::string path_;
-};
+using rill::test::TempDir;  // tests/support/temp_dir.h
 
 // Record at `position` has a size and bytes that depend only on the position.
 inline std::size_t PayloadSize(std::uint64_t position) { return 1 + position % 61; }
