@@ -1,10 +1,12 @@
 # Helpers that give every rill target the same shape.
+include(GNUInstallDirs)
 
 # Warnings apply to rill's own code only, and only when rill is the top-level project,
 # so a consumer's stricter or looser flags are never imposed on it.
+# BUILD_INTERFACE: an installed rill never passes its warning flags to a consumer.
 add_library(rill_warnings INTERFACE)
 if(PROJECT_IS_TOP_LEVEL)
-  target_compile_options(rill_warnings INTERFACE -Wall -Wextra -Wpedantic -Werror)
+  target_compile_options(rill_warnings INTERFACE $<BUILD_INTERFACE:-Wall -Wextra -Wpedantic -Werror>)
 endif()
 
 # The include root: every header is included as "rill/<folder>/<file>.h", in the tree and
@@ -20,14 +22,17 @@ function(rill_library name)
   cmake_parse_arguments(ARG "INTERFACE" "" "SOURCES" ${ARGN})
   if(ARG_INTERFACE)
     add_library(rill_${name} INTERFACE)
-    target_include_directories(rill_${name} INTERFACE $<BUILD_INTERFACE:${RILL_INCLUDE_ROOT}>)
+    target_include_directories(rill_${name} INTERFACE $<BUILD_INTERFACE:${RILL_INCLUDE_ROOT}>
+                                                      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     target_link_libraries(rill_${name} INTERFACE Threads::Threads)
   else()
     add_library(rill_${name} STATIC ${ARG_SOURCES})
-    target_include_directories(rill_${name} PUBLIC $<BUILD_INTERFACE:${RILL_INCLUDE_ROOT}>)
+    target_include_directories(rill_${name} PUBLIC $<BUILD_INTERFACE:${RILL_INCLUDE_ROOT}>
+                                                   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     target_link_libraries(rill_${name} PUBLIC Threads::Threads PRIVATE rill_warnings)
     set_target_properties(rill_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   endif()
+  set_target_properties(rill_${name} PROPERTIES EXPORT_NAME ${name})
   add_library(rill::${name} ALIAS rill_${name})
 endfunction()
 

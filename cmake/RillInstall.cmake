@@ -1,0 +1,46 @@
+# `cmake --install build/release --prefix P` puts rill where another CMake project finds it
+# with find_package(rill), and pkg-config with `pkg-config --cflags --libs rill`:
+#   P/include/rill/<folder>/*.h     headers (and the flatc-generated codecs headers)
+#   P/lib/librill_<part>.a          one static library per part, targets rill::<part>
+#   P/lib/cmake/rill/               rillConfig.cmake, rillConfigVersion.cmake, rillTargets.cmake
+#   P/lib/pkgconfig/rill.pc
+#   P/bin/rill                      the command-line tool
+include(CMakePackageConfigHelpers)
+
+set(RILL_INSTALLED_PARTS base journal codecs engine projections example_bank example_blog)
+set(RILL_INSTALLED_TARGETS rill_warnings)
+foreach(part IN LISTS RILL_INSTALLED_PARTS)
+  list(APPEND RILL_INSTALLED_TARGETS rill_${part})
+endforeach()
+set_target_properties(rill_warnings PROPERTIES EXPORT_NAME warnings)
+
+install(TARGETS ${RILL_INSTALLED_TARGETS} EXPORT rillTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET rill)
+  install(TARGETS rill RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+# Headers keep their in-tree paths: "rill/journal/journal_writer.h" and so on.
+foreach(dir base journal codecs engine projections examples)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/${dir}
+          FILES_MATCHING PATTERN "*.h" PATTERN "consumer" EXCLUDE)
+endforeach()
+install(DIRECTORY ${RILL_GENERATED_ROOT}/rill/codecs/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/codecs
+        FILES_MATCHING PATTERN "*_generated.h")
+
+install(EXPORT rillTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rillConfig.cmake.in
+                              ${PROJECT_BINARY_DIR}/rillConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/rillConfigVersion.cmake COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/rillConfig.cmake ${PROJECT_BINARY_DIR}/rillConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
+
+# pkg-config: link order runs from the top layer down to base.
+set(RILL_PC_LIBS "")
+foreach(part example_bank example_blog projections engine codecs journal base)
+  string(APPEND RILL_PC_LIBS " -lrill_${part}")
+endforeach()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/rill.pc.in ${PROJECT_BINARY_DIR}/rill.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/rill.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
