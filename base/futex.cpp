@@ -15,7 +15,9 @@ long Futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t val, co
   return syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), op, val, timeout, nullptr, 0);
 }
 
-int WithScope(int op, FutexScope scope) noexcept { return scope == FutexScope::kPrivate ? (op | FUTEX_PRIVATE_FLAG) : op; }
+int WithScope(int op, FutexScope scope) noexcept {
+  return scope == FutexScope::kPrivate ? (op | FUTEX_PRIVATE_FLAG) : op;
+}
 
 }  // namespace
 

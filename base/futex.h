@@ -18,8 +18,8 @@ namespace rill {
 enum class FutexScope : unsigned char { kPrivate, kShared };
 
 enum class FutexWaitResult : unsigned char {
-  kWoken,       // woken, or the word no longer held `expected` on entry, or interrupted
-  kTimedOut,    // the timeout passed
+  kWoken,     // woken, or the word no longer held `expected` on entry, or interrupted
+  kTimedOut,  // the timeout passed
 };
 
 // Sleeps while word == expected, for at most timeout_ns (negative: no limit).

@@ -60,8 +60,8 @@ class [[nodiscard]] Result {
 }  // namespace rill
 
 // RILL_RETURN_IF_ERROR(expr): returns the Status of expr from the enclosing function when not OK.
-#define RILL_RETURN_IF_ERROR(expr)            \
-  do {                                        \
-    ::rill::Status rill_status_ = (expr);     \
+#define RILL_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::rill::Status rill_status_ = (expr);        \
     if (!rill_status_.ok()) return rill_status_; \
   } while (0)

@@ -7,15 +7,24 @@ namespace rill {
 
 const char* CodeName(Status::Code code) noexcept {
   switch (code) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kNotFound: return "Not found";
-    case Status::Code::kCorruption: return "Corruption";
-    case Status::Code::kInvalidArgument: return "Invalid argument";
-    case Status::Code::kIOError: return "I/O error";
-    case Status::Code::kNoSpace: return "No space";
-    case Status::Code::kBusy: return "Busy";
-    case Status::Code::kUnavailable: return "Unavailable";
-    case Status::Code::kTimedOut: return "Timed out";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kNotFound:
+      return "Not found";
+    case Status::Code::kCorruption:
+      return "Corruption";
+    case Status::Code::kInvalidArgument:
+      return "Invalid argument";
+    case Status::Code::kIOError:
+      return "I/O error";
+    case Status::Code::kNoSpace:
+      return "No space";
+    case Status::Code::kBusy:
+      return "Busy";
+    case Status::Code::kUnavailable:
+      return "Unavailable";
+    case Status::Code::kTimedOut:
+      return "Timed out";
   }
   return "Unknown";
 }

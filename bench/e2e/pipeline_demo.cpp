@@ -32,9 +32,12 @@ constexpr std::uint16_t kEventRecord = 1;
 
 const char* PolicyName(journal::Durability d) {
   switch (d) {
-    case journal::Durability::kNone: return "none";
-    case journal::Durability::kBatch: return "batch";
-    case journal::Durability::kInterval: return "interval";
+    case journal::Durability::kNone:
+      return "none";
+    case journal::Durability::kBatch:
+      return "batch";
+    case journal::Durability::kInterval:
+      return "interval";
   }
   return "?";
 }
@@ -89,8 +92,8 @@ Status RunTailer(const std::string& dir, const codecs::SchemaRegistry& registry,
     switch ((*reader)->Next(&rec)) {
       case journal::ReadStatus::kRecord: {
         if (expected_position != 0 && rec.position != expected_position && problem.empty())
-          problem = "position gap: expected " + std::to_string(expected_position) + ", read " +
-                    std::to_string(rec.position);
+          problem =
+              "position gap: expected " + std::to_string(expected_position) + ", read " + std::to_string(rec.position);
         expected_position = rec.position + 1;
         const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(rec.payload.data()), rec.payload.size());
         const codecs::DecodeResult r = decoder.Decode(bytes, rec.position);
@@ -107,8 +110,7 @@ Status RunTailer(const std::string& dir, const codecs::SchemaRegistry& registry,
       }
       case journal::ReadStatus::kEnd:
         // The writer finished and everything it committed has been read: done.
-        if (writer_done.load(std::memory_order_acquire) &&
-            (*reader)->next_position() > (*reader)->committed_position())
+        if (writer_done.load(std::memory_order_acquire) && (*reader)->next_position() > (*reader)->committed_position())
           return Status::OK();
         (*reader)->WaitForCommit(50'000'000);  // a futex in the control file, not a spin
         break;
@@ -152,8 +154,8 @@ Result<PipelineDemoReport> RunPipelineDemo(const PipelineDemoOptions& options, s
     writer_done.store(true, std::memory_order_release);
   });
   std::thread tailer([&] {
-    tailer_status = RunTailer(options.directory, *registry, writer_done, balances, tailer_versions, read,
-                              report.problem);
+    tailer_status =
+        RunTailer(options.directory, *registry, writer_done, balances, tailer_versions, read, report.problem);
   });
   std::vector<std::thread> producers;
   for (int p = 0; p < options.producers; ++p) {

@@ -29,12 +29,12 @@ struct PipelineDemoOptions {
 };
 
 struct PipelineDemoReport {
-  std::uint64_t commands = 0;      // submitted by the producers
-  std::uint64_t events_read = 0;   // decoded and verified by the tailer
+  std::uint64_t commands = 0;     // submitted by the producers
+  std::uint64_t events_read = 0;  // decoded and verified by the tailer
   std::uint64_t batches = 0, syncs = 0;
-  double seconds = 0;              // from the first submit to the last event read
-  bool consistent = false;         // every check below held
-  std::string problem;             // the first check that failed, if any
+  double seconds = 0;       // from the first submit to the last event read
+  bool consistent = false;  // every check below held
+  std::string problem;      // the first check that failed, if any
 };
 
 // Runs the pipeline, prints progress and a summary to `out`. A Status when the journal

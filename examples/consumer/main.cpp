@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
 
   // Deposits travel through a ring, as commands do in the engine.
   rill::engine::SpscRing<std::int64_t> ring(8);
-  for (std::int64_t amount : {100, 250, 650}) ring.publish_event([&](std::int64_t& slot, std::int64_t) { slot = amount; });
+  for (std::int64_t amount : {100, 250, 650})
+    ring.publish_event([&](std::int64_t& slot, std::int64_t) { slot = amount; });
   rill::codecs::Encoder encoder;
   for (std::int64_t seq = 0; seq < 3; ++seq) {
     const auto record = encoder.Encode<rill::bank::Deposited>(
@@ -52,8 +53,8 @@ int main(int argc, char** argv) {
   rill::journal::Record rec;
   std::int64_t balance = 0;
   while ((*reader)->Next(&rec) == rill::journal::ReadStatus::kRecord) {
-    const auto r = decoder.Decode({reinterpret_cast<const std::uint8_t*>(rec.payload.data()), rec.payload.size()},
-                                  rec.position);
+    const auto r =
+        decoder.Decode({reinterpret_cast<const std::uint8_t*>(rec.payload.data()), rec.payload.size()}, rec.position);
     if (!r.ok()) return 1;
     balance += r.event().As<rill::bank::Deposited>()->amount();
   }

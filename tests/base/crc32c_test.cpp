@@ -58,8 +58,7 @@ TEST_CASE("crc32c extends: the crc of a concatenation equals the crc extended pi
   CHECK(Extend(Value(a.data(), a.size()), b.data(), b.size()) == Value(ab.data(), ab.size()));
 }
 
-TEST_CASE("crc32c hardware and portable paths agree on random data of every length and alignment",
-          "[base][crc32c]") {
+TEST_CASE("crc32c hardware and portable paths agree on random data of every length and alignment", "[base][crc32c]") {
   const auto seed = std::random_device{}();
   INFO("seed " << seed);
   std::mt19937 rng(seed);

@@ -1,7 +1,7 @@
 #include "rill/base/status.h"
 
-#include <cerrno>
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <memory>
 #include <string>
 

@@ -20,7 +20,6 @@
 #include "rill/tests/support/allocation_counter.h"
 #include "test_events.h"
 
-
 namespace {
 
 using rill::codecs::DecodeErrc;

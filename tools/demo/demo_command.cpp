@@ -37,8 +37,7 @@ int RunDemo(const DemoOptions& options, std::FILE* out, std::FILE* err) {
   }
   const std::string journal_dir = (fs::path(root) / "journal").string();
   if (fs::exists(journal_dir)) {
-    std::fprintf(err, "rill demo: %s already holds a journal: pass another --dir, or remove it\n",
-                 journal_dir.c_str());
+    std::fprintf(err, "rill demo: %s already holds a journal: pass another --dir, or remove it\n", journal_dir.c_str());
     return inspect::kExitUsage;
   }
 
