@@ -1,0 +1,249 @@
+#include "rill/projections/checkpoint.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "rill/base/crc32c.h"
+
+namespace rill::projections {
+namespace {
+
+std::string FileName(const std::string& name, std::uint64_t position) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "-%020" PRIu64 ".ckpt", position);
+  return name + buf;
+}
+
+std::uint32_t NameHash(const std::string& name) { return crc32c::Value(name.data(), name.size()); }
+
+Status WriteAll(int fd, const void* data, std::size_t n, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("write checkpoint " + path, errno);
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return Status::OK();
+}
+
+// Positions of the checkpoints of `name` in dir, newest first.
+std::vector<std::uint64_t> ListPositions(const std::string& dir, const std::string& name) {
+  std::vector<std::uint64_t> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  const std::string prefix = name + "-";
+  while (const dirent* e = ::readdir(d)) {
+    const std::string f = e->d_name;
+    if (f.size() != prefix.size() + 20 + 5 || f.compare(0, prefix.size(), prefix) != 0 ||
+        f.compare(f.size() - 5, 5, ".ckpt") != 0)
+      continue;
+    std::uint64_t pos = 0;
+    bool ok = true;
+    for (std::size_t i = prefix.size(); i < prefix.size() + 20; ++i) {
+      if (f[i] < '0' || f[i] > '9') ok = false;
+      pos = pos * 10 + static_cast<std::uint64_t>(f[i] - '0');
+    }
+    if (ok) out.push_back(pos);
+  }
+  ::closedir(d);
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+}  // namespace
+
+Status WriteCheckpoint(const std::string& dir, const CheckpointMeta& meta, std::span<const std::byte> payload,
+                       int keep) {
+  CheckpointHeader h{};
+  h.magic = kCheckpointMagic;
+  h.format_version = kCheckpointFormatVersion;
+  h.model_version = meta.model_version;
+  h.schema_fingerprint = meta.schema_fingerprint;
+  h.position = meta.position;
+  h.created_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  h.payload_size = payload.size();
+  h.payload_crc = crc32c::Mask(crc32c::Value(payload.data(), payload.size()));
+  h.name_hash = NameHash(meta.name);
+  h.header_crc = crc32c::Mask(crc32c::Value(&h, offsetof(CheckpointHeader, header_crc)));
+
+  const std::string final_path = dir + "/" + FileName(meta.name, meta.position);
+  const std::string tmp_path = final_path + ".tmp";
+  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("create checkpoint " + tmp_path + " (does the directory exist?)", errno);
+  Status s = WriteAll(fd, &h, sizeof h, tmp_path);
+  if (s.ok()) s = WriteAll(fd, payload.data(), payload.size(), tmp_path);
+  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno("fsync checkpoint " + tmp_path, errno);
+  ::close(fd);
+  if (s.ok() && ::rename(tmp_path.c_str(), final_path.c_str()) != 0)
+    s = Status::FromErrno("rename checkpoint to " + final_path, errno);
+  if (!s.ok()) {
+    ::unlink(tmp_path.c_str());
+    return s;
+  }
+  // The rename is durable only once the directory is synced.
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    const int rc = ::fsync(dfd);
+    const int err = errno;
+    ::close(dfd);
+    if (rc != 0) return Status::FromErrno("fsync checkpoint directory " + dir, err);
+  }
+  const std::vector<std::uint64_t> all = ListPositions(dir, meta.name);
+  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i)
+    ::unlink((dir + "/" + FileName(meta.name, all[i])).c_str());
+  return Status::OK();
+}
+
+std::optional<LoadedCheckpoint> LoadNewestCheckpoint(const std::string& dir, const CheckpointMeta& expect,
+                                                     std::uint64_t journal_end, std::vector<std::string>* notes) {
+  auto note = [&](const std::string& path, const std::string& why) {
+    if (notes) notes->push_back("checkpoint " + path + " skipped: " + why);
+  };
+  for (std::uint64_t pos : ListPositions(dir, expect.name)) {
+    const std::string path = dir + "/" + FileName(expect.name, pos);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      note(path, std::strerror(errno));
+      continue;
+    }
+    std::vector<std::byte> bytes;
+    char buf[1 << 16];
+    for (;;) {
+      const ssize_t r = ::read(fd, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      const auto* b = reinterpret_cast<const std::byte*>(buf);
+      bytes.insert(bytes.end(), b, b + r);
+    }
+    ::close(fd);
+    CheckpointHeader h{};
+    if (bytes.size() < sizeof h) {
+      note(path, "shorter than its header");
+      continue;
+    }
+    std::memcpy(&h, bytes.data(), sizeof h);
+    if (h.magic != kCheckpointMagic || h.format_version != kCheckpointFormatVersion) {
+      note(path, "not a rill checkpoint of format 1");
+      continue;
+    }
+    if (crc32c::Unmask(h.header_crc) != crc32c::Value(&h, offsetof(CheckpointHeader, header_crc))) {
+      note(path, "header checksum mismatch");
+      continue;
+    }
+    if (h.payload_size != bytes.size() - sizeof h ||
+        crc32c::Unmask(h.payload_crc) != crc32c::Value(bytes.data() + sizeof h, bytes.size() - sizeof h)) {
+      note(path, "payload truncated or checksum mismatch");
+      continue;
+    }
+    if (h.name_hash != NameHash(expect.name) || h.position != pos) {
+      note(path, "file name does not match its header (renamed?)");
+      continue;
+    }
+    if (h.model_version != expect.model_version) {
+      note(path, "read-model version " + std::to_string(h.model_version) + ", this build has " +
+                     std::to_string(expect.model_version) + "; rebuilding");
+      continue;
+    }
+    if (h.schema_fingerprint != expect.schema_fingerprint) {
+      note(path, "written for another schema fingerprint; rebuilding");
+      continue;
+    }
+    if (h.position > journal_end) {
+      note(path, "position " + std::to_string(h.position) + " is beyond the journal's end " +
+                     std::to_string(journal_end) + " (lost after a crash?)");
+      continue;
+    }
+    LoadedCheckpoint out;
+    out.position = h.position;
+    out.path = path;
+    out.payload.assign(bytes.begin() + sizeof h, bytes.end());
+    return out;
+  }
+  return std::nullopt;
+}
+
+CheckpointWriter::CheckpointWriter(std::string dir, int keep)
+    : dir_(std::move(dir)), keep_(keep), thread_([this] { Run(); }) {}
+
+CheckpointWriter::~CheckpointWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void CheckpointWriter::Submit(CheckpointMeta meta, std::vector<std::byte> payload) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // A newer snapshot of the same view supersedes one still queued: the disk never falls behind.
+    for (Job& j : jobs_)
+      if (j.meta.name == meta.name) {
+        j.meta = std::move(meta);
+        std::swap(j.payload, payload);
+        payload.clear();
+        spares_.push_back(std::move(payload));
+        return;
+      }
+    jobs_.push_back(Job{std::move(meta), std::move(payload)});
+  }
+  cv_.notify_all();
+}
+
+std::vector<std::byte> CheckpointWriter::Recycle() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (spares_.empty()) return {};
+  std::vector<std::byte> b = std::move(spares_.back());
+  spares_.pop_back();
+  return b;
+}
+
+Status CheckpointWriter::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return jobs_.empty() && !busy_; });
+  return last_error_;
+}
+
+std::uint64_t CheckpointWriter::written() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return written_;
+}
+
+void CheckpointWriter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stop_ and nothing left
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    Status s = WriteCheckpoint(dir_, job.meta, job.payload, keep_);
+    lock.lock();
+    busy_ = false;
+    if (s.ok()) {
+      ++written_;
+    } else {
+      last_error_ = s;
+    }
+    job.payload.clear();
+    if (spares_.size() < 4) spares_.push_back(std::move(job.payload));
+    cv_.notify_all();
+  }
+}
+
+}  // namespace rill::projections
