@@ -45,14 +45,23 @@ void Syncer::Post(const std::shared_ptr<SegmentFile>& seg, std::size_t end, std:
   if (policy_ == Durability::kBatch) cv_.notify_one();
 }
 
+void Syncer::SyncNow() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sync_requested_ = true;
+  }
+  cv_.notify_one();
+}
+
 void Syncer::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (policy_ == Durability::kBatch) {
       cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
     } else {
-      cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; });
+      cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_ || sync_requested_; });
     }
+    sync_requested_ = false;
     if (pending_.empty() || !error_.ok()) {
       if (stop_) return;
       continue;

@@ -29,6 +29,8 @@ class Syncer {
          std::function<void(std::uint64_t)> on_durable);
   ~Syncer();  // syncs what was posted, then stops
   void Post(const std::shared_ptr<SegmentFile>& seg, std::size_t end, std::uint64_t position);
+  // Interval policy: sync what was posted now instead of at the next tick (JournalWriter::Sync).
+  void SyncNow();
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
   Status error() const;
   std::uint64_t durable_position() const noexcept { return durable_.load(std::memory_order_acquire); }
@@ -52,6 +54,7 @@ class Syncer {
   std::vector<Pending> pending_;             // guarded by mu_
   std::uint64_t pending_position_ = 0;       // guarded by mu_
   bool stop_ = false;                        // guarded by mu_
+  bool sync_requested_ = false;              // guarded by mu_
   Status error_;                             // guarded by mu_
   std::shared_ptr<SegmentFile> synced_seg_;  // syncer thread only
   std::size_t synced_to_ = 0;                // syncer thread only

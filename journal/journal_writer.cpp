@@ -258,7 +258,10 @@ Status JournalWriter::WaitDurable(std::uint64_t position, std::int64_t timeout_n
 Status JournalWriter::Sync() {
   Impl& w = *impl_;
   if (w.failed_) return w.Refused();
-  if (w.syncer_) return WaitDurable(committed_position(), -1);
+  if (w.syncer_) {
+    w.syncer_->SyncNow();  // interval policy: do not wait for the next tick
+    return WaitDurable(committed_position(), -1);
+  }
   RILL_RETURN_IF_ERROR(w.seg_->Sync(w.opt_.sync_method, w.data_offset_, w.tail_));
   return SyncDirectory(w.opt_.directory);
 }

@@ -248,6 +248,20 @@ TEST_CASE("with policy interval commits become durable without being asked", "[j
   CHECK((*w)->Sync().ok());
 }
 
+// Sync() is an explicit request: it must not wait for the interval's next tick (an hour here;
+// before the fix it did, and this test hung until ctest's timeout).
+TEST_CASE("Sync under policy interval syncs now instead of at the next tick", "[journal][writer][durability]") {
+  TempDir dir;
+  WriterOptions o = test::SmallOptions(dir.path());
+  o.durability = Durability::kInterval;
+  o.sync_interval_ms = 3'600'000;
+  auto w = JournalWriter::Open(o);
+  REQUIRE(w.ok());
+  const std::uint64_t last = test::AppendBatch(**w, 5);
+  REQUIRE((*w)->Sync().ok());
+  CHECK((*w)->durable_position() == last);
+}
+
 namespace {
 
 // Lowers RLIMIT_FSIZE (with SIGXFSZ ignored, so the kernel returns EFBIG) for one scope.
