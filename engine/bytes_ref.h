@@ -8,7 +8,7 @@
 // (its outcome is delivered). execute() blocks, so a local std::string is enough there; with
 // submit() the caller keeps the buffer until the handle or callback reports the outcome.
 // The writer encodes the bytes into the journal while the command is processed, so nothing
-// refers to them afterwards. Each domain states its per-field limit (engine/README-domain.md)
+// refers to them afterwards. Each domain states its per-field limit (engine/README.md)
 // and rejects larger fields with kInvalidCommand before anything else happens.
 // Thread safety: a plain value.
 #pragma once

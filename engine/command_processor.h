@@ -82,7 +82,7 @@ class CommandProcessor {
 
   // The fingerprint the idempotency window keeps for a command: the domain's, plus the
   // expected version (a retry carries the same one). Also what the envelope should record
-  // (see engine/README-domain.md).
+  // (see engine/README.md).
   static std::uint64_t FingerprintOf(const CommandMeta& meta, const Command& cmd) noexcept {
     Fingerprinter f;
     f.Add(D::Fingerprint(cmd));

@@ -11,6 +11,7 @@
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/batch_consumer.h"
+#include "rill/engine/event_record.h"
 #include "rill/engine/ring_buffer.h"
 #include "rill/journal/journal_reader.h"
 #include "rill/journal/journal_writer.h"
@@ -26,9 +27,6 @@ struct alignas(64) DepositCommand {
   std::uint8_t unused[40];
 };
 static_assert(sizeof(DepositCommand) == 64);
-
-// The journal's user type for a record that holds one codecs envelope + event body.
-constexpr std::uint16_t kEventRecord = 1;
 
 const char* PolicyName(journal::Durability d) {
   switch (d) {
@@ -66,7 +64,7 @@ Status RunWriter(engine::MpscRing<DepositCommand>& ring, journal::JournalWriter&
                                      .command_id = cmd.command_id};
     const auto record = encoder.Encode<bank::Deposited>(
         env, [&](flatbuffers::FlatBufferBuilder& fbb) { return bank::CreateDeposited(fbb, cmd.amount); });
-    auto space = journal.Reserve(record.size(), kEventRecord);
+    auto space = journal.Reserve(record.size(), engine::kEventRecordType);
     if (!space.ok()) {
       failure = space.status();
       return;

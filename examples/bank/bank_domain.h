@@ -33,6 +33,7 @@
 #include "rill/codecs/bank.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
+#include "rill/codecs/schema_registry.h"
 #include "rill/engine/decision.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/fingerprint.h"
@@ -120,6 +121,8 @@ struct BankDomain {
   using State = Account;
   static constexpr std::size_t kMaxStreams = 2;
   static constexpr std::size_t kMaxEvents = 2;
+  // The event types the engine registers in its codecs registry (and stores in the journal).
+  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) { codecs::AddBankEvents(b); }
   using Decision = engine::Decision<Event, kMaxEvents>;
   using View = engine::AggregateView<Account>;
 

@@ -7,7 +7,7 @@
 //   writer.Process({.command_id = 2}, PublishPost{.post = 1, .by = 9}, now, sink);
 //   writer.Process({.command_id = 3}, AddComment{.post = 1, .author = 5, .text = "Nice"}, now, sink);
 //
-// Text fields are rill::engine::BytesRef into the caller's memory (engine/README-domain.md):
+// Text fields are rill::engine::BytesRef into the caller's memory (engine/README.md):
 // the bytes must stay alive until the command's outcome is delivered. Each is at most
 // kMaxFieldBytes (64 KiB); a larger one is rejected before anything else with kInvalidCommand
 // ("title is 70000 bytes; the limit is 65536"). The state keeps no text: only what decisions
@@ -35,6 +35,7 @@
 #include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
+#include "rill/codecs/schema_registry.h"
 #include "rill/engine/bytes_ref.h"
 #include "rill/engine/command_outcome.h"
 #include "rill/engine/decision.h"
@@ -117,6 +118,8 @@ struct BlogDomain {
   using State = Post;
   static constexpr std::size_t kMaxStreams = 1;
   static constexpr std::size_t kMaxEvents = 1;
+  // The event types the engine registers in its codecs registry (and stores in the journal).
+  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) { codecs::AddBlogEvents(b); }
   using Decision = engine::Decision<Event, kMaxEvents>;
   using View = engine::AggregateView<Post>;
 

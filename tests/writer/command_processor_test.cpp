@@ -10,31 +10,9 @@
 
 #include "rill/engine/command_processor.h"
 #include "rill/examples/bank/bank_domain.h"
+#include "rill/tests/support/allocation_counter.h"
 #include "writer_test_util.h"
 
-// Counts this thread's calls to operator new, to show that the steady state allocates nothing
-// (every plain and array form is replaced; sanitizers still see the mallocs).
-namespace {
-thread_local long t_allocations = 0;
-void* CountedMalloc(std::size_t n) noexcept {
-  ++t_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-}  // namespace
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  if (void* p = CountedMalloc(n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t n) {
-  if (void* p = CountedMalloc(n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return CountedMalloc(n); }
-[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return CountedMalloc(n); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -262,12 +240,12 @@ TEST_CASE("the steady state allocates nothing per command", "[writer][allocation
     }
   };
   for (int i = 0; i < 2'000; ++i) (void)p.Process({id++}, random_command(), 0, sink);  // warm-up
-  const long before = t_allocations;
+  const long before = rill::test::ThreadAllocations();
   std::uint64_t accepted = 0;
   for (int i = 0; i < 20'000; ++i) {
     const CommandMeta meta{i % 10 == 0 ? id - 5 : id++, rng() % 20 == 0 ? std::uint64_t{3} : kAnyVersion};
     accepted += p.Process(meta, random_command(), 0, sink).accepted() ? 1 : 0;
   }
-  CHECK(t_allocations - before == 0);
+  CHECK(rill::test::ThreadAllocations() - before == 0);
   CHECK(accepted > 1'000);
 }

@@ -1,0 +1,44 @@
+// rill/engine/ack_level.h: how much must be true before a submitter hears back.
+//
+//   engine.execute(cmd, meta, rill::engine::AckLevel::kDurable);   // returns once synced
+//   engine.execute(cmd, meta, rill::engine::AckLevel::kAccepted);  // decided, NOT yet journaled
+//
+// The engine never acknowledges more than is true: an outcome delivered at kJournaled means
+// the command's events are committed in the journal (readers see them; a killed process keeps
+// them); at kDurable, that the journal has synced them per its durability policy. Rejections
+// are delivered as soon as they are decided, whatever the level: they changed nothing.
+// Thread safety: a plain value.
+#pragma once
+
+#include <cstdint>
+
+namespace rill::engine {
+
+enum class AckLevel : std::uint8_t {
+  // Decided and applied in memory, before the batch is committed. NOT journaled: if the journal
+  // then fails, or the process dies before the commit, the command is lost although it was
+  // reported accepted. For callers that tolerate that in exchange for the lowest latency.
+  kAccepted = 0,
+  // The batch holding the command's events is committed to the journal (the default).
+  kJournaled = 1,
+  // The journal reports the command's last position durable: under Durability::kNone that is
+  // the commit (journal/options.h: durable == committed); under kBatch / kInterval, after the
+  // syncer's sync.
+  kDurable = 2,
+  // Seam: the projections issue adds kApplied(view) here (a read model has applied the
+  // position). The writer's completion step (Engine::CompleteCommitted) is where it plugs in.
+};
+
+constexpr const char* AckLevelName(AckLevel level) noexcept {
+  switch (level) {
+    case AckLevel::kAccepted:
+      return "accepted";
+    case AckLevel::kJournaled:
+      return "journaled";
+    case AckLevel::kDurable:
+      return "durable";
+  }
+  return "unknown";
+}
+
+}  // namespace rill::engine

@@ -1,0 +1,41 @@
+// rill/engine/engine_options.h: what Engine<D>::Open needs: where the journal lives and how
+// it syncs, the ring's size, and the writer's table sizes.
+//
+//   rill::engine::EngineOptions o;
+//   o.journal.directory = "/var/lib/ledger";
+//   o.journal.durability = rill::journal::Durability::kBatch;   // group commit
+//   o.ring_size = 4096;                                          // power of two
+//   o.processor.expected_aggregates = 1'000'000;
+//   auto engine = rill::engine::Engine<BankDomain>::Open(o);
+//
+// The engine fills journal.schema_fingerprint / schema_blob (from the domain's event
+// registry) and journal.on_durable (its own completion hook): leave them unset.
+// Thread safety: plain values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "rill/codecs/schema_registry.h"
+#include "rill/engine/command_processor.h"
+#include "rill/journal/options.h"
+
+namespace rill::engine {
+
+struct EngineOptions {
+  journal::WriterOptions journal;
+  // Command ring slots: a power of two in [2, 2^30]. Submitters wait (submit) or are refused
+  // (try_submit) while it is full.
+  std::size_t ring_size = 4096;
+  // Most commands the writer takes as one batch (one journal commit); 0 = a quarter of the ring.
+  std::size_t max_batch = 0;
+  ProcessorOptions processor;
+  // Registers the domain's event types. Optional when the domain has
+  // `static void RegisterEvents(rill::codecs::SchemaRegistryBuilder&)`; this one wins if both.
+  std::function<void(codecs::SchemaRegistryBuilder&)> register_events;
+  // Log start-up reports (a cut torn tail) and journal failures as one line on stderr.
+  bool log_to_stderr = true;
+};
+
+}  // namespace rill::engine
