@@ -12,6 +12,8 @@ packages=(
   libbenchmark-dev catch2 libcli11-dev
   # clang + libFuzzer runtime for the codecs fuzz target
   clang libclang-rt-14-dev
+  # rill bench's baselines and plot: a throwaway PostgreSQL server, libpq, gnuplot
+  postgresql libpq-dev gnuplot-nox
 )
 
 missing=()
