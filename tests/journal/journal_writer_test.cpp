@@ -12,6 +12,7 @@
 #include "rill/journal/journal_reader.h"
 #include "rill/journal/journal_writer.h"
 #include "rill/journal/segment_file.h"
+#include "rill/tests/support/file_size_limit.h"
 
 using namespace rill::journal;
 using rill::journal::test::TempDir;
@@ -262,29 +263,7 @@ TEST_CASE("Sync under policy interval syncs now instead of at the next tick", "[
   CHECK((*w)->durable_position() == last);
 }
 
-namespace {
-
-// Lowers RLIMIT_FSIZE (with SIGXFSZ ignored, so the kernel returns EFBIG) for one scope.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    rlimit lim = old_;
-    lim.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &lim);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
- private:
-  rlimit old_{};
-  void (*old_handler_)(int);
-};
-
-}  // namespace
+using rill::test::FileSizeLimit;
 
 TEST_CASE("a full disk gives a NoSpace error, stops appends and loses nothing committed", "[journal][writer][space]") {
   TempDir dir;

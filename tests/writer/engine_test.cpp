@@ -2,6 +2,7 @@
 // consistency, idempotency (also across a restart), atomicity, backpressure, shutdown, journal
 // failure, and restart == uninterrupted.
 #include "rill/engine/engine.h"
+#include "rill/tests/support/file_size_limit.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -302,29 +303,7 @@ TEST_CASE("stop with commands in flight gives each of them an outcome", "[writer
   CHECK(e->execute(Deposit{1, 1}).code() == RejectCode::kShutdown);
 }
 
-namespace {
-
-// Lowers RLIMIT_FSIZE (SIGXFSZ ignored, so writes fail with EFBIG) for one scope.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    rlimit lim = old_;
-    lim.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &lim);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
- private:
-  rlimit old_{};
-  void (*old_handler_)(int);
-};
-
-}  // namespace
+using rill::test::FileSizeLimit;
 
 TEST_CASE("when the journal fails, commands are rejected, the engine stays up and nothing acknowledged is lost",
           "[writer][engine][journal-failure]") {
