@@ -39,28 +39,69 @@ Status WriteAll(int fd, const void* data, std::size_t n, const std::string& path
   return Status::OK();
 }
 
-// Positions of the checkpoints of `name` in dir, newest first.
-std::vector<std::uint64_t> ListPositions(const std::string& dir, const std::string& name) {
-  std::vector<std::uint64_t> out;
+// "<name>-<20 digits>.ckpt" -> (name, position); false for any other file name.
+bool ParseFileName(const std::string& f, std::string* name, std::uint64_t* position) {
+  constexpr std::size_t kSuffix = 1 + 20 + 5;  // "-" + digits + ".ckpt"
+  if (f.size() <= kSuffix || f.compare(f.size() - 5, 5, ".ckpt") != 0 || f[f.size() - kSuffix] != '-') return false;
+  std::uint64_t pos = 0;
+  for (std::size_t i = f.size() - kSuffix + 1; i < f.size() - 5; ++i) {
+    if (f[i] < '0' || f[i] > '9') return false;
+    pos = pos * 10 + static_cast<std::uint64_t>(f[i] - '0');
+  }
+  *name = f.substr(0, f.size() - kSuffix);
+  *position = pos;
+  return true;
+}
+
+// (name, position) of every checkpoint file in dir; of one view when `only` is set. Newest first.
+std::vector<std::pair<std::string, std::uint64_t>> ListFiles(const std::string& dir, const std::string* only) {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;
-  const std::string prefix = name + "-";
   while (const dirent* e = ::readdir(d)) {
-    const std::string f = e->d_name;
-    if (f.size() != prefix.size() + 20 + 5 || f.compare(0, prefix.size(), prefix) != 0 ||
-        f.compare(f.size() - 5, 5, ".ckpt") != 0)
-      continue;
+    std::string name;
     std::uint64_t pos = 0;
-    bool ok = true;
-    for (std::size_t i = prefix.size(); i < prefix.size() + 20; ++i) {
-      if (f[i] < '0' || f[i] > '9') ok = false;
-      pos = pos * 10 + static_cast<std::uint64_t>(f[i] - '0');
-    }
-    if (ok) out.push_back(pos);
+    if (ParseFileName(e->d_name, &name, &pos) && (only == nullptr || name == *only)) out.emplace_back(name, pos);
   }
   ::closedir(d);
-  std::sort(out.rbegin(), out.rend());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first < b.first : a.second > b.second; });
   return out;
+}
+
+std::vector<std::uint64_t> ListPositions(const std::string& dir, const std::string& name) {
+  std::vector<std::uint64_t> out;
+  for (const auto& f : ListFiles(dir, &name)) out.push_back(f.second);
+  return out;
+}
+
+// Reads a checkpoint file and checks what does not depend on the reader: magic, format, both
+// CRCs, and that its name and position match its file name. Returns why not, or "".
+std::string ReadIntact(const std::string& path, const std::string& name, std::uint64_t position, CheckpointHeader* h,
+                       std::vector<std::byte>* bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    const auto* b = reinterpret_cast<const std::byte*>(buf);
+    bytes->insert(bytes->end(), b, b + r);
+  }
+  ::close(fd);
+  if (bytes->size() < sizeof *h) return "shorter than its header";
+  std::memcpy(h, bytes->data(), sizeof *h);
+  if (h->magic != kCheckpointMagic || h->format_version != kCheckpointFormatVersion)
+    return "not a rill checkpoint of format 1";
+  if (crc32c::Unmask(h->header_crc) != crc32c::Value(h, offsetof(CheckpointHeader, header_crc)))
+    return "header checksum mismatch";
+  if (h->payload_size != bytes->size() - sizeof *h ||
+      crc32c::Unmask(h->payload_crc) != crc32c::Value(bytes->data() + sizeof *h, bytes->size() - sizeof *h))
+    return "payload truncated or checksum mismatch";
+  if (h->name_hash != NameHash(name) || h->position != position)
+    return "file name does not match its header (renamed?)";
+  return "";
 }
 
 }  // namespace
@@ -114,42 +155,10 @@ std::optional<LoadedCheckpoint> LoadNewestCheckpoint(const std::string& dir, con
   };
   for (std::uint64_t pos : ListPositions(dir, expect.name)) {
     const std::string path = dir + "/" + FileName(expect.name, pos);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      note(path, std::strerror(errno));
-      continue;
-    }
-    std::vector<std::byte> bytes;
-    char buf[1 << 16];
-    for (;;) {
-      const ssize_t r = ::read(fd, buf, sizeof buf);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      const auto* b = reinterpret_cast<const std::byte*>(buf);
-      bytes.insert(bytes.end(), b, b + r);
-    }
-    ::close(fd);
     CheckpointHeader h{};
-    if (bytes.size() < sizeof h) {
-      note(path, "shorter than its header");
-      continue;
-    }
-    std::memcpy(&h, bytes.data(), sizeof h);
-    if (h.magic != kCheckpointMagic || h.format_version != kCheckpointFormatVersion) {
-      note(path, "not a rill checkpoint of format 1");
-      continue;
-    }
-    if (crc32c::Unmask(h.header_crc) != crc32c::Value(&h, offsetof(CheckpointHeader, header_crc))) {
-      note(path, "header checksum mismatch");
-      continue;
-    }
-    if (h.payload_size != bytes.size() - sizeof h ||
-        crc32c::Unmask(h.payload_crc) != crc32c::Value(bytes.data() + sizeof h, bytes.size() - sizeof h)) {
-      note(path, "payload truncated or checksum mismatch");
-      continue;
-    }
-    if (h.name_hash != NameHash(expect.name) || h.position != pos) {
-      note(path, "file name does not match its header (renamed?)");
+    std::vector<std::byte> bytes;
+    if (const std::string why = ReadIntact(path, expect.name, pos, &h, &bytes); !why.empty()) {
+      note(path, why);
       continue;
     }
     if (h.model_version != expect.model_version) {
@@ -244,6 +253,27 @@ void CheckpointWriter::Run() {
     if (spares_.size() < 4) spares_.push_back(std::move(job.payload));
     cv_.notify_all();
   }
+}
+
+std::vector<CheckpointFileInfo> ListCheckpoints(const std::string& dir) {
+  std::vector<CheckpointFileInfo> out;
+  for (const auto& [name, pos] : ListFiles(dir, nullptr)) {
+    CheckpointFileInfo info;
+    info.name = name;
+    info.path = dir + "/" + FileName(name, pos);
+    info.position = pos;
+    CheckpointHeader h{};
+    std::vector<std::byte> bytes;
+    info.problem = ReadIntact(info.path, name, pos, &h, &bytes);
+    if (info.problem.empty()) {
+      info.model_version = h.model_version;
+      info.schema_fingerprint = h.schema_fingerprint;
+      info.created_ns = h.created_ns;
+      info.payload_size = h.payload_size;
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 }  // namespace rill::projections

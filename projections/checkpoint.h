@@ -80,6 +80,20 @@ struct LoadedCheckpoint {
 std::optional<LoadedCheckpoint> LoadNewestCheckpoint(const std::string& dir, const CheckpointMeta& expect,
                                                      std::uint64_t journal_end, std::vector<std::string>* notes);
 
+// What a tool can say about one checkpoint file without the view's code (rill inspect info).
+struct CheckpointFileInfo {
+  std::string name;  // the view's name, from the file name
+  std::string path;
+  std::uint64_t position = 0;
+  std::string problem;              // empty when intact (magic, format, CRCs, name); else why it is unusable
+  std::uint32_t model_version = 0;  // the fields below only when intact
+  std::uint64_t schema_fingerprint = 0;
+  std::int64_t created_ns = 0;
+  std::uint64_t payload_size = 0;
+};
+// Every checkpoint file in dir (all views), by name, newest first. Empty when dir is missing.
+std::vector<CheckpointFileInfo> ListCheckpoints(const std::string& dir);
+
 // Writes checkpoints on a helper thread, so the projector only copies its model into a buffer
 // (on its own thread, between batches) and never waits for the disk.
 class CheckpointWriter {

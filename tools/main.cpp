@@ -51,6 +51,8 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
   auto* info = inspect->add_subcommand(
       "info", "Segments, event counts per type, bytes per event, schema fingerprint, durability of the tail");
   info->add_option("DIR", o.info.dir, "Journal directory")->required();
+  info->add_option("--checkpoints", o.info.checkpoints_dir,
+                   "Where the projector checkpoints are (default: DIR/checkpoints)");
   info->footer(Footer("rill inspect info /var/lib/bank/journal"));
   info->callback([&o, exit_code] { *exit_code = ti::RunInfo(o.info, stdout, stderr); });
 

@@ -61,7 +61,7 @@ TEST_CASE("info, dump --follow and verify read a journal another process is writ
   REQUIRE(::read(ready[0], &c, 1) == 1);
 
   // The writer holds its lock and is idle mid-journal: info sees the first half.
-  const Output info = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path()}, out, err); });
+  const Output info = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
   INFO(info.err);
   CHECK(info.exit == kExitOk);
   CHECK(info.out.find("events       400 in 100 batches, positions 1-400") != std::string::npos);

@@ -1,9 +1,13 @@
 // Golden output of info, dump (text and JSON, filters) and stats on a small deterministic
 // journal, and JSON lines that parse and round-trip the envelope fields.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cinttypes>
 
 #include "inspect_test_util.h"
+#include "rill/projections/checkpoint.h"
 #include "rill/tools/inspect/inspect_dump.h"
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
@@ -29,7 +33,7 @@ Output Dump(const DumpOptions& o) {
 TEST_CASE("info: golden output of a small journal", "[tools][inspect][info]") {
   TempDir tmp;
   WriteSmallJournal(tmp.path());
-  Output o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path()}, out, err); });
+  Output o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
   REQUIRE(o.exit == kExitOk);
   CHECK(o.err.empty());
   Replace(&o.out, tmp.path(), "DIR");
@@ -53,7 +57,32 @@ types        events     bytes  bytes/event
   blog.PostPublished              1        56         56.0
 tail         committed 8, durable 8 (everything committed is durable)
 writer       8 appends, 6 batches, 0 syncs since it opened
-checkpoints: none found
+checkpoints: none found in DIR/checkpoints
+)");
+}
+
+// Checkpoints are read with projections/' own checks: an intact one shows its lag and whether
+// it matches the journal's schema; a damaged one is named unusable, with the reason.
+TEST_CASE("info: projector checkpoints with their lag, and damaged ones named", "[tools][inspect][info]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  const std::string dir = tmp.Sub("views");
+  REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+  const std::byte payload[4] = {};
+  const auto reg = Registry();
+  REQUIRE(rill::projections::WriteCheckpoint(dir, {"balances", 3, reg.fingerprint(), 5}, payload).ok());
+  REQUIRE(rill::projections::WriteCheckpoint(dir, {"old-schema", 1, reg.fingerprint() + 1, 8}, payload).ok());
+  REQUIRE(rill::projections::WriteCheckpoint(dir, {"torn", 1, reg.fingerprint(), 2}, payload).ok());
+  REQUIRE(::truncate((dir + "/torn-00000000000000000002.ckpt").c_str(), 70) == 0);
+
+  Output o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), dir}, out, err); });
+  REQUIRE(o.exit == kExitOk);
+  Replace(&o.out, dir, "VIEWS");
+  const std::string listing = o.out.substr(o.out.find("checkpoints"));
+  CHECK(listing == R"(checkpoints  3 in VIEWS
+  balances             position 5  lag 3 events  model v3  schema matches
+  old-schema           position 8  lag 0 events  model v1  other schema fingerprint: the view will rebuild
+  torn                 position 2  UNUSABLE: payload truncated or checksum mismatch
 )");
 }
 

@@ -73,19 +73,6 @@ void PrintTail(JournalView& view, std::FILE* out) {
                st.appends, st.batches, st.syncs);
 }
 
-void PrintCheckpoints(JournalView& view, std::FILE* out) {
-  const std::vector<Checkpoint> cps = ListCheckpoints(view.dir());
-  if (cps.empty()) {
-    std::fprintf(out, "checkpoints: none found\n");
-    return;
-  }
-  const std::uint64_t committed = view.reader().committed_position();
-  std::fprintf(out, "checkpoints  %zu\n", cps.size());
-  for (const Checkpoint& c : cps)
-    std::fprintf(out, "  %-24s position %" PRIu64 "  lag %" PRIu64 "\n", c.projector.c_str(), c.position,
-                 committed > c.position ? committed - c.position : 0);
-}
-
 }  // namespace
 
 int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err) {
@@ -111,7 +98,8 @@ int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err) {
                  PerEvent(tt.bytes, tt.events));
   if (t.undecodable) std::fprintf(out, "problems     %" PRIu64 " events cannot be decoded\n", t.undecodable);
   PrintTail(*view, out);
-  PrintCheckpoints(*view, out);
+  PrintCheckpoints(CheckpointDirectory(options.dir, options.checkpoints_dir), view->reader().committed_position(),
+                   view->reader().schema_fingerprint(), out);
   return exit;
 }
 

@@ -15,6 +15,7 @@ namespace rill::tools::inspect {
 
 struct InfoOptions {
   std::string dir;
+  std::string checkpoints_dir;  // empty: <dir>/checkpoints (tools/inspect/checkpoints.h)
 };
 
 // Returns an ExitCode (journal_view.h).
