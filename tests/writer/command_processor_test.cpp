@@ -13,7 +13,6 @@
 #include "rill/tests/support/allocation_counter.h"
 #include "writer_test_util.h"
 
-
 namespace {
 
 using namespace rill::examples::bank;

@@ -56,7 +56,8 @@ int RunDemo(const DemoOptions& options, std::FILE* out, std::FILE* err) {
   } else {
     if (!report->consistent) exit_code = inspect::kExitProblems;
     std::fprintf(out, "\n== rill inspect info %s\n", journal_dir.c_str());
-    if (inspect::RunInfo({.dir = journal_dir, .checkpoints_dir = {}}, out, err) != inspect::kExitOk) exit_code = inspect::kExitProblems;
+    if (inspect::RunInfo({.dir = journal_dir, .checkpoints_dir = {}}, out, err) != inspect::kExitOk)
+      exit_code = inspect::kExitProblems;
     std::fprintf(out, "\n== rill inspect verify %s\n", journal_dir.c_str());
     if (inspect::RunVerify({.dir = journal_dir}, out, err) != inspect::kExitOk) exit_code = inspect::kExitProblems;
   }
