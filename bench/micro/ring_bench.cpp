@@ -67,6 +67,28 @@ void Pin(int cpu) {
 
 void Relax() noexcept { rill::engine::detail::CpuRelax(); }
 
+// One 1p1c round: consume on CPU 1, produce on CPU 0, wait for both.
+template <typename Consume, typename Produce>
+void RunPinnedPair(Consume&& consume, Produce&& produce) {
+  std::thread consumer([&] {
+    Pin(1);
+    consume();
+  });
+  std::thread producer([&] {
+    Pin(0);
+    produce();
+  });
+  producer.join();
+  consumer.join();
+}
+
+// The rill consumer: batches until the producer shuts the ring down and it is drained.
+template <typename Ring>
+void ConsumeAll(Ring& ring, std::uint64_t& sum) {
+  BatchConsumer c(ring);
+  c.run([&](Command& cmd, std::int64_t, bool) { sum += Digest(cmd); });
+}
+
 // The same sum whatever the implementation: sum over i of Digest(Fill(i)) = 2*i + 6.
 std::uint64_t ExpectedSum(std::int64_t n, std::uint64_t first = 0) {
   std::uint64_t sum = 0;
@@ -117,22 +139,15 @@ void BM_Ring1p1c_Rill(benchmark::State& state) {
   std::uint64_t sum = 0;
   for (auto _ : state) {
     rill::engine::SpscRing<Command> ring(kCapacity);
-    std::thread consumer([&] {
-      Pin(1);
-      BatchConsumer c(ring);
-      c.run([&](Command& cmd, std::int64_t, bool) { sum += Digest(cmd); });
-    });
-    std::thread producer([&] {
-      Pin(0);
-      for (std::int64_t i = 0; i < k1p1cItems; ++i) {
-        const Claim c = ring.claim();
-        Fill(ring[c.first], static_cast<std::uint64_t>(i));
-        ring.publish(c.first);
-      }
-      ring.shutdown();  // the consumer drains, then returns
-    });
-    producer.join();
-    consumer.join();
+    RunPinnedPair([&] { ConsumeAll(ring, sum); },
+                  [&] {
+                    for (std::int64_t i = 0; i < k1p1cItems; ++i) {
+                      const Claim c = ring.claim();
+                      Fill(ring[c.first], static_cast<std::uint64_t>(i));
+                      ring.publish(c.first);
+                    }
+                    ring.shutdown();  // the consumer drains, then returns
+                  });
   }
   Finish(state, k1p1cItems, sum, ExpectedSum(k1p1cItems) * state.iterations());
 }
@@ -141,22 +156,15 @@ void BM_Ring1p1cBatch_Rill(benchmark::State& state) {
   std::uint64_t sum = 0;
   for (auto _ : state) {
     rill::engine::SpscRing<Command> ring(kCapacity);
-    std::thread consumer([&] {
-      Pin(1);
-      BatchConsumer c(ring);
-      c.run([&](Command& cmd, std::int64_t, bool) { sum += Digest(cmd); });
-    });
-    std::thread producer([&] {
-      Pin(0);
-      for (std::int64_t i = 0; i < k1p1cItems; i += kBatch) {
-        const Claim c = ring.claim(kBatch);
-        for (std::int64_t s = c.first; s <= c.last; ++s) Fill(ring[s], static_cast<std::uint64_t>(s));
-        ring.publish(c);
-      }
-      ring.shutdown();
-    });
-    producer.join();
-    consumer.join();
+    RunPinnedPair([&] { ConsumeAll(ring, sum); },
+                  [&] {
+                    for (std::int64_t i = 0; i < k1p1cItems; i += kBatch) {
+                      const Claim c = ring.claim(kBatch);
+                      for (std::int64_t s = c.first; s <= c.last; ++s) Fill(ring[s], static_cast<std::uint64_t>(s));
+                      ring.publish(c);
+                    }
+                    ring.shutdown();
+                  });
   }
   Finish(state, k1p1cItems, sum, ExpectedSum(k1p1cItems) * state.iterations());
 }
@@ -166,29 +174,26 @@ void BM_Ring1p1c_BoostSpsc(benchmark::State& state) {
   auto queue = std::make_unique<BoostSpsc>();
   for (auto _ : state) {
     std::atomic<bool> done{false};
-    std::thread consumer([&] {
-      Pin(1);
-      auto take = [&](const Command& cmd) { sum += Digest(cmd); };
-      for (;;) {
-        if (queue->consume_all(take) != 0) continue;
-        if (done.load(std::memory_order_acquire)) {
-          queue->consume_all(take);
-          return;
-        }
-        Relax();
-      }
-    });
-    std::thread producer([&] {
-      Pin(0);
-      Command cmd;
-      for (std::int64_t i = 0; i < k1p1cItems; ++i) {
-        Fill(cmd, static_cast<std::uint64_t>(i));
-        while (!queue->push(cmd)) Relax();
-      }
-      done.store(true, std::memory_order_release);
-    });
-    producer.join();
-    consumer.join();
+    RunPinnedPair(
+        [&] {
+          auto take = [&](const Command& cmd) { sum += Digest(cmd); };
+          for (;;) {
+            if (queue->consume_all(take) != 0) continue;
+            if (done.load(std::memory_order_acquire)) {
+              queue->consume_all(take);
+              return;
+            }
+            Relax();
+          }
+        },
+        [&] {
+          Command cmd;
+          for (std::int64_t i = 0; i < k1p1cItems; ++i) {
+            Fill(cmd, static_cast<std::uint64_t>(i));
+            while (!queue->push(cmd)) Relax();
+          }
+          done.store(true, std::memory_order_release);
+        });
   }
   Finish(state, k1p1cItems, sum, ExpectedSum(k1p1cItems) * state.iterations());
 }
@@ -198,29 +203,26 @@ void BM_Ring1p1c_BoostQueue(benchmark::State& state) {
   BoostQueue queue(kCapacity);
   for (auto _ : state) {
     std::atomic<bool> done{false};
-    std::thread consumer([&] {
-      Pin(1);
-      Command cmd;
-      for (;;) {
-        if (queue.pop(cmd)) {
-          sum += Digest(cmd);
-          continue;
-        }
-        if (done.load(std::memory_order_acquire) && queue.empty()) return;
-        Relax();
-      }
-    });
-    std::thread producer([&] {
-      Pin(0);
-      Command cmd;
-      for (std::int64_t i = 0; i < k1p1cItems; ++i) {
-        Fill(cmd, static_cast<std::uint64_t>(i));
-        while (!queue.bounded_push(cmd)) Relax();
-      }
-      done.store(true, std::memory_order_release);
-    });
-    producer.join();
-    consumer.join();
+    RunPinnedPair(
+        [&] {
+          Command cmd;
+          for (;;) {
+            if (queue.pop(cmd)) {
+              sum += Digest(cmd);
+              continue;
+            }
+            if (done.load(std::memory_order_acquire) && queue.empty()) return;
+            Relax();
+          }
+        },
+        [&] {
+          Command cmd;
+          for (std::int64_t i = 0; i < k1p1cItems; ++i) {
+            Fill(cmd, static_cast<std::uint64_t>(i));
+            while (!queue.bounded_push(cmd)) Relax();
+          }
+          done.store(true, std::memory_order_release);
+        });
   }
   Finish(state, k1p1cItems, sum, ExpectedSum(k1p1cItems) * state.iterations());
 }
@@ -229,20 +231,17 @@ void BM_Ring1p1c_Mutex(benchmark::State& state) {
   std::uint64_t sum = 0;
   for (auto _ : state) {
     MutexQueue queue(kCapacity);
-    std::thread consumer([&] {
-      Pin(1);
-      for (std::int64_t i = 0; i < k1p1cItems; ++i) sum += Digest(queue.pop());
-    });
-    std::thread producer([&] {
-      Pin(0);
-      Command cmd;
-      for (std::int64_t i = 0; i < k1p1cItems; ++i) {
-        Fill(cmd, static_cast<std::uint64_t>(i));
-        queue.push(cmd);
-      }
-    });
-    producer.join();
-    consumer.join();
+    RunPinnedPair(
+        [&] {
+          for (std::int64_t i = 0; i < k1p1cItems; ++i) sum += Digest(queue.pop());
+        },
+        [&] {
+          Command cmd;
+          for (std::int64_t i = 0; i < k1p1cItems; ++i) {
+            Fill(cmd, static_cast<std::uint64_t>(i));
+            queue.push(cmd);
+          }
+        });
   }
   Finish(state, k1p1cItems, sum, ExpectedSum(k1p1cItems) * state.iterations());
 }
@@ -273,10 +272,7 @@ void BM_Ring3p1c_Rill(benchmark::State& state) {
   std::uint64_t sum = 0;
   for (auto _ : state) {
     rill::engine::MpscRing<Command> ring(kCapacity);
-    std::thread consumer([&] {
-      BatchConsumer c(ring);
-      c.run([&](Command& cmd, std::int64_t, bool) { sum += Digest(cmd); });
-    });
+    std::thread consumer([&] { ConsumeAll(ring, sum); });
     RunProducers([&](const Command& cmd) {
       const Claim c = ring.claim();
       ring[c.first] = cmd;
