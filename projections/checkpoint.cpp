@@ -13,6 +13,8 @@
 #include <utility>
 
 #include "rill/base/crc32c.h"
+#include "rill/base/durable_file.h"
+#include "rill/base/result.h"
 
 namespace rill::projections {
 namespace {
@@ -24,20 +26,6 @@ std::string FileName(const std::string& name, std::uint64_t position) {
 }
 
 std::uint32_t NameHash(const std::string& name) { return crc32c::Value(name.data(), name.size()); }
-
-Status WriteAll(int fd, const void* data, std::size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("write checkpoint " + path, errno);
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return Status::OK();
-}
 
 // "<name>-<20 digits>.ckpt" -> (name, position); false for any other file name.
 bool ParseFileName(const std::string& f, std::string* name, std::uint64_t* position) {
@@ -122,26 +110,8 @@ Status WriteCheckpoint(const std::string& dir, const CheckpointMeta& meta, std::
   h.header_crc = crc32c::Mask(crc32c::Value(&h, offsetof(CheckpointHeader, header_crc)));
 
   const std::string final_path = dir + "/" + FileName(meta.name, meta.position);
-  const std::string tmp_path = final_path + ".tmp";
-  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("create checkpoint " + tmp_path + " (does the directory exist?)", errno);
-  Status s = WriteAll(fd, &h, sizeof h, tmp_path);
-  if (s.ok()) s = WriteAll(fd, payload.data(), payload.size(), tmp_path);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno("fsync checkpoint " + tmp_path, errno);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp_path.c_str(), final_path.c_str()) != 0)
-    s = Status::FromErrno("rename checkpoint to " + final_path, errno);
-  if (!s.ok()) {
-    ::unlink(tmp_path.c_str());
-    return s;
-  }
-  // The rename is durable only once the directory is synced.
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    const int rc = ::fsync(dfd);
-    const int err = errno;
-    ::close(dfd);
-    if (rc != 0) return Status::FromErrno("fsync checkpoint directory " + dir, err);
-  }
+  const std::span<const std::byte> parts[] = {std::as_bytes(std::span(&h, 1)), std::as_bytes(payload)};
+  RILL_RETURN_IF_ERROR(WriteFileDurably(final_path, parts, "checkpoint"));
   const std::vector<std::uint64_t> all = ListPositions(dir, meta.name);
   for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i)
     ::unlink((dir + "/" + FileName(meta.name, all[i])).c_str());
