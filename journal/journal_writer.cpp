@@ -324,6 +324,29 @@ Result<std::size_t> JournalWriter::DeleteSegmentsBefore(std::uint64_t position) 
   return deleted;
 }
 
+namespace {
+
+// fdatasync every segment recovery kept: cheap for files without dirty pages (a clean shutdown),
+// and what makes "durable == committed" true after a crash.
+Status SyncKeptSegments(const WriterOptions& options, RecoveredJournal& r) {
+  for (const std::uint64_t index : r.segments) {
+    if (r.last && r.last->header().segment_index == index) {
+      RILL_RETURN_IF_ERROR(r.last->Sync(SyncMethod::kFdatasync, 0, r.last->size()));
+      continue;
+    }
+    const std::string path = options.directory + "/" + SegmentFileName(index);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno("open segment " + path + " to sync it", errno);
+    const int rc = ::fdatasync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return Status::FromErrno("fdatasync segment " + path + " (making recovered data durable)", err);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const WriterOptions& options, Reporter* reporter) {
   RILL_RETURN_IF_ERROR(CheckOptions(options));
   if (::mkdir(options.directory.c_str(), 0755) != 0 && errno != EEXIST)
@@ -339,6 +362,10 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const WriterOptions& 
   RecoveredJournal& r = *rec;
   w.next_position_ = r.next_position;
   w.last_ts_ = r.last_timestamp_ns;
+  // The control file is about to report everything kept as durable. After a kill -9, batches
+  // that were committed but not yet synced are still only in the page cache (possibly in an
+  // earlier segment the syncer never got back to after a roll), so sync them first.
+  if (options.durability != Durability::kNone) RILL_RETURN_IF_ERROR(SyncKeptSegments(options, r));
   Result<std::unique_ptr<ControlFile>> control =
       ControlFile::OpenForWriter(options.directory, r.next_position - 1, options.segment_size);
   if (!control.ok()) return control.status();
