@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "flatbuffers/flatbuffers.h"
@@ -62,6 +63,8 @@ class DecodedEvent {
   std::uint64_t stream_version() const noexcept { return envelope_->stream_version(); }
   std::int64_t timestamp_ns() const noexcept { return envelope_->timestamp_ns(); }
   std::uint64_t command_id() const noexcept { return envelope_->command_id(); }
+  // The fingerprint of the command that produced the event, 0 when the record has none.
+  std::uint64_t command_fingerprint() const noexcept { return command_fingerprint_; }
   std::uint32_t event_type() const noexcept { return envelope_->event_type(); }
   // The version of body(): the newest one the registry knows, after any upcast.
   std::uint16_t schema_version() const noexcept { return type_->version; }
@@ -88,6 +91,7 @@ class DecodedEvent {
   friend class Decoder;
   std::uint64_t position_ = 0;
   const fb::Envelope* envelope_ = nullptr;
+  std::uint64_t command_fingerprint_ = 0;
   const EventTypeInfo* type_ = nullptr;
   std::span<const std::uint8_t> body_;
 };
@@ -170,9 +174,19 @@ DecodeResult Decoder::DecodeImpl(std::span<const std::uint8_t> record, std::uint
   const auto* env = reinterpret_cast<const fb::Envelope*>(record.data());
   r.error_.event_type = env->event_type();
   r.error_.schema_version = env->schema_version();
-  if (env->flags() != 0) {
+  if ((env->flags() & ~kKnownEnvelopeFlags) != 0) {
     r.error_.code = DecodeErrc::kUnsupportedEnvelope;
     return r;
+  }
+  const std::size_t header = EnvelopeHeaderSize(env->flags());
+  if (record.size() < header + kMinBodySize) {
+    r.error_.code = DecodeErrc::kTruncated;
+    return r;
+  }
+  std::uint64_t command_fingerprint = 0;
+  if (header != kEnvelopeSize) {
+    std::memcpy(&command_fingerprint, record.data() + kEnvelopeSize, sizeof command_fingerprint);
+    command_fingerprint = flatbuffers::EndianScalar(command_fingerprint);
   }
   const EventTypeInfo* type = registry_.Find(env->event_type(), env->schema_version());
   if (type == nullptr) {
@@ -180,7 +194,7 @@ DecodeResult Decoder::DecodeImpl(std::span<const std::uint8_t> record, std::uint
                                                                            : DecodeErrc::kUnknownSchemaVersion;
     return r;
   }
-  std::span<const std::uint8_t> body = record.subspan(kEnvelopeSize);
+  std::span<const std::uint8_t> body = record.subspan(header);
   if constexpr (kVerify) {
     if (!VerifyEventBody(*type, body)) {
       r.error_.code = DecodeErrc::kVerificationFailed;
@@ -189,6 +203,7 @@ DecodeResult Decoder::DecodeImpl(std::span<const std::uint8_t> record, std::uint
   }
   r.event_.position_ = position;
   r.event_.envelope_ = env;
+  r.event_.command_fingerprint_ = command_fingerprint;
   r.event_.type_ = type;
   r.event_.body_ = body;
   // Out of line and through r: taking the address of locals here would make the common path

@@ -14,7 +14,8 @@
 //     return rill::blog::CreatePostCreatedDirect(fbb, author, title.c_str(), body.c_str());
 //   });
 //
-// The record is the 40-byte envelope (envelope.h) followed by the body FlatBuffer, one
+// The record is the 40-byte envelope (envelope.h), the command fingerprint when
+// fields.command_fingerprint != 0 (8 bytes, flag bit 0), then the body FlatBuffer, one
 // contiguous span: the builder grows downward, so the envelope is pushed after Finish() and
 // lands in front of the body. The body's size is a multiple of 8, so a record copied to any
 // 8-byte aligned address keeps every field aligned.
@@ -50,8 +51,14 @@ class Encoder {
     // Pads the finished body to a multiple of 8 bytes, so the envelope in front stays aligned.
     fbb_.TrackMinAlign(kRecordAlignment);
     fbb_.Finish(build(fbb_));
+    std::uint16_t flags = 0;
+    if (fields.command_fingerprint != 0) {
+      const std::uint64_t fingerprint = flatbuffers::EndianScalar(fields.command_fingerprint);  // little-endian
+      fbb_.PushBytes(reinterpret_cast<const std::uint8_t*>(&fingerprint), sizeof fingerprint);
+      flags |= kEnvelopeHasCommandFingerprint;
+    }
     const fb::Envelope envelope(fields.stream_id, fields.stream_version, fields.timestamp_ns, fields.command_id,
-                                EventTraits<Table>::kTypeId, EventTraits<Table>::kVersion, /*flags=*/0);
+                                EventTraits<Table>::kTypeId, EventTraits<Table>::kVersion, flags);
     fbb_.PushBytes(reinterpret_cast<const std::uint8_t*>(&envelope), sizeof envelope);
     return {fbb_.GetBufferPointer(), fbb_.GetSize()};
   }

@@ -3,11 +3,17 @@
 //
 //   A record, as the journal stores it in one frame (all little-endian):
 //
-//    0               8               16              24              32      36  38  40
-//   +---------------+---------------+---------------+---------------+-------+---+---+----------
-//   |  stream_id    | stream_version| timestamp_ns  |  command_id   | type  |ver|flg| body: a
-//   |  u64          | u64           | i64           |  u64          | u32   |u16|u16| FlatBuffer
-//   +---------------+---------------+---------------+---------------+-------+---+---+----------
+//    0               8               16              24              32      36  38  40              48
+//   +---------------+---------------+---------------+---------------+-------+---+---+---------------+-------
+//   |  stream_id    | stream_version| timestamp_ns  |  command_id   | type  |ver|flg| [command      | body: a
+//   |  u64          | u64           | i64           |  u64          | u32   |u16|u16|  fingerprint] | FlatBuffer
+//   +---------------+---------------+---------------+---------------+-------+---+---+---------------+-------
+//
+// Flag bit 0 (kEnvelopeHasCommandFingerprint) says the 8 bytes after the fixed envelope hold
+// the fingerprint of the command that produced the event (u64): the writer records it so the
+// idempotency window rebuilt at recovery still tells a retry from another command reusing its
+// id (engine/README.md, "Idempotency"). Without the bit the body starts at 40, as in records
+// written before the field existed, which stay readable.
 //
 // The layout is fb::Envelope in codecs/schemas/envelope.fbs (a FlatBuffers struct, so tools in
 // any language can generate a reader for it); the static_asserts below and codecs_test keep
@@ -31,9 +37,21 @@ struct EnvelopeFields {
   std::uint64_t stream_version = 0;
   std::int64_t timestamp_ns = 0;
   std::uint64_t command_id = 0;
+  // The command's fingerprint (engine/fingerprint.h, never 0); 0 records none (no flag, no 8
+  // bytes): commands without an id need none.
+  std::uint64_t command_fingerprint = 0;
 };
 
+// The fixed part, present in every record (and hashed into every schema fingerprint: never
+// change it). The optional fingerprint follows it.
 inline constexpr std::size_t kEnvelopeSize = 40;
+inline constexpr std::uint16_t kEnvelopeHasCommandFingerprint = 1;  // flag bit 0
+inline constexpr std::uint16_t kKnownEnvelopeFlags = kEnvelopeHasCommandFingerprint;
+inline constexpr std::size_t kCommandFingerprintSize = 8;
+// Where the body starts for a record with these envelope flags.
+constexpr std::size_t EnvelopeHeaderSize(std::uint16_t flags) noexcept {
+  return kEnvelopeSize + ((flags & kEnvelopeHasCommandFingerprint) != 0 ? kCommandFingerprintSize : 0);
+}
 // Records must start at an 8-byte aligned address: the envelope's u64 fields and the body's
 // 8-byte scalars are read in place, and the FlatBuffers verifier checks alignment.
 inline constexpr std::size_t kRecordAlignment = 8;

@@ -54,10 +54,14 @@ Status JsonPrinter::Print(const DecodedEvent& event, std::string* out) {
   char head[256];
   std::snprintf(head, sizeof head,
                 "{\"position\":%" PRIu64 ",\"stream_id\":%" PRIu64 ",\"stream_version\":%" PRIu64
-                ",\"timestamp_ns\":%" PRId64 ",\"command_id\":%" PRIu64 ",\"event_type\":%" PRIu32 ",\"type\":",
-                event.position(), event.stream_id(), event.stream_version(), event.timestamp_ns(), event.command_id(),
-                event.event_type());
+                ",\"timestamp_ns\":%" PRId64 ",\"command_id\":%" PRIu64,
+                event.position(), event.stream_id(), event.stream_version(), event.timestamp_ns(), event.command_id());
   out->assign(head);
+  if (event.command_fingerprint() != 0) {  // a hex string: many JSON readers lose 64-bit numbers
+    std::snprintf(head, sizeof head, ",\"command_fingerprint\":\"%016" PRIx64 "\"", event.command_fingerprint());
+    out->append(head);
+  }
+  out->append(",\"event_type\":" + std::to_string(event.event_type()) + ",\"type\":");
   // Names come from a schema blob (possibly a hostile one): escape them the way FlatBuffers does.
   (void)flatbuffers::EscapeString(type.name.c_str(), type.name.size(), out, /*allow_non_utf8=*/false, false);
   out->append(",\"schema_version\":" + std::to_string(type.version));

@@ -79,6 +79,38 @@ TEST_CASE("envelope fields sit at the documented offsets, little-endian", "[code
   CHECK(b[39] == 0x61);
 }
 
+TEST_CASE("a command fingerprint rides in 8 bytes after the envelope, flagged by bit 0", "[codecs][envelope]") {
+  const SchemaRegistry reg = ReferenceRegistry();
+  Encoder enc;
+  Decoder dec(reg);
+  rill::bank::DepositedT deposited;
+  deposited.amount = 321;
+  const AlignedRecord plain(enc.Encode(kEnv, deposited));
+  EnvelopeFields with = kEnv;
+  with.command_fingerprint = 0x0102030405060708;
+  const AlignedRecord fingerprinted(enc.Encode(with, deposited));
+
+  CHECK(fingerprinted.size() == plain.size() + rill::codecs::kCommandFingerprintSize);
+  CHECK(plain.span()[38] == 0);
+  CHECK(fingerprinted.span()[38] == rill::codecs::kEnvelopeHasCommandFingerprint);
+  CHECK(fingerprinted.span()[40] == 0x08);  // little-endian, right after the fixed envelope
+  CHECK(fingerprinted.span()[47] == 0x01);
+
+  const DecodeResult r = dec.Decode(fingerprinted.span(), 9);
+  REQUIRE(r.ok());
+  CheckEnvelope(r.event(), 9);
+  CHECK(r.event().command_fingerprint() == 0x0102030405060708);
+  CHECK(r.event().As<rill::bank::Deposited>()->amount() == 321);
+  CHECK(r.event().body().size() == plain.size() - rill::codecs::kEnvelopeSize);
+  const DecodeResult old = dec.Decode(plain.span(), 9);  // a record without the field
+  REQUIRE(old.ok());
+  CHECK(old.event().command_fingerprint() == 0);
+
+  // The flag promises 8 more bytes: a record too short for them and a body is truncated.
+  const AlignedRecord cut(fingerprinted.span().first(rill::codecs::kEnvelopeSize + rill::codecs::kMinBodySize + 4));
+  CHECK(dec.Decode(cut.span(), 9).error().code == DecodeErrc::kTruncated);
+}
+
 TEST_CASE("every bank event round-trips through encode and verified decode", "[codecs][roundtrip]") {
   const SchemaRegistry reg = ReferenceRegistry();
   Encoder enc;
@@ -370,8 +402,13 @@ TEST_CASE("unknown type, unknown version, set flags and misalignment are typed e
     CHECK(r.error().ToStatus(&reg).message().find("'bank.Deposited'") != std::string_view::npos);
   }
   SECTION("envelope flags this rill does not know") {
+    for (const std::uint8_t flag : {0x02, 0x04, 0x80}) {
+      AlignedRecord bad(good.span());
+      bad.data()[38] = flag;
+      CHECK(dec.Decode(bad.span(), 1).error().code == DecodeErrc::kUnsupportedEnvelope);
+    }
     AlignedRecord bad(good.span());
-    bad.data()[38] = 1;
+    bad.data()[39] = 0x01;  // bit 8
     CHECK(dec.Decode(bad.span(), 1).error().code == DecodeErrc::kUnsupportedEnvelope);
   }
   SECTION("a record that does not start on 8 bytes") {

@@ -70,6 +70,9 @@ Journal WriteReferenceJournal() {
   j.records.emplace_back(enc.Encode(env, post));
   rill::bank::WithdrawnT zero;  // amount 0 is a default: not stored, but printed
   j.records.emplace_back(enc.Encode(env, zero));
+  EnvelopeFields fingerprinted = env;
+  fingerprinted.command_fingerprint = 0x00ab'cdef'0123'4567;
+  j.records.emplace_back(enc.Encode(fingerprinted, deposited));
   return j;
 }
 
@@ -79,6 +82,15 @@ TEST_CASE("JSON of a deposit decoded from the embedded binary schema matches the
   const Journal j = WriteReferenceJournal();
   CHECK(ToolJson(j, 0) ==
         R"({"position":100,"stream_id":42,"stream_version":3,"timestamp_ns":1700000000000000000,"command_id":9,)"
+        R"("event_type":65538,"type":"bank.Deposited","schema_version":1,"table":"rill.bank.Deposited",)"
+        R"("body":{"amount": 500}})");
+}
+
+TEST_CASE("JSON shows a recorded command fingerprint as 16 hex digits", "[codecs][json]") {
+  const Journal j = WriteReferenceJournal();
+  CHECK(ToolJson(j, 4) ==
+        R"({"position":104,"stream_id":42,"stream_version":3,"timestamp_ns":1700000000000000000,"command_id":9,)"
+        R"("command_fingerprint":"00abcdef01234567",)"
         R"("event_type":65538,"type":"bank.Deposited","schema_version":1,"table":"rill.bank.Deposited",)"
         R"("body":{"amount": 500}})");
 }
