@@ -2,6 +2,7 @@
 //
 //   engine.execute(cmd, meta, rill::engine::AckLevel::kDurable);   // returns once synced
 //   engine.execute(cmd, meta, rill::engine::AckLevel::kAccepted);  // decided, NOT yet journaled
+//   engine.execute(cmd, meta, balances_view);                      // applied(view): the read model has it
 //
 // The engine never acknowledges more than is true: an outcome delivered at kJournaled means
 // the command's events are committed in the journal (readers see them; a killed process keeps
@@ -25,8 +26,12 @@ enum class AckLevel : std::uint8_t {
   // the commit (journal/options.h: durable == committed); under kBatch / kInterval, after the
   // syncer's sync.
   kDurable = 2,
-  // Seam: the projections issue adds kApplied(view) here (a read model has applied the
-  // position). The writer's completion step (Engine::CompleteCommitted) is where it plugs in.
+  // Journaled, and the read model behind an AppliedView (engine/applied_view.h) has applied the
+  // command's last event: a query on that model issued after the outcome sees the command. Not
+  // a sync: durable only under Durability::kNone's definition. Submit with the overloads that
+  // take the view (engine.execute(cmd, meta, view)); the outcome is kViewUnavailable (events
+  // journaled, model stopped) if the view halts or closes first.
+  kApplied = 3,
 };
 
 constexpr const char* AckLevelName(AckLevel level) noexcept {
@@ -37,6 +42,8 @@ constexpr const char* AckLevelName(AckLevel level) noexcept {
       return "journaled";
     case AckLevel::kDurable:
       return "durable";
+    case AckLevel::kApplied:
+      return "applied";
   }
   return "unknown";
 }

@@ -35,6 +35,11 @@ enum class RejectCode : std::uint8_t {
   kShutdown,                  // the engine stopped before deciding the command
   kInvalidCommand,            // malformed regardless of state (amount <= 0, a field too large)
   kInternalError,             // a bug in a domain: e.g. decide emitted more than kMaxEvents events
+  // NOT a refusal: the command was journaled (position() and stream_version() are set), but the
+  // read model named by its applied(view) acknowledgement halted or closed before applying it.
+  // Do not resubmit it as a new command (a retry with the same command id gets this outcome's
+  // original, accepted form from the idempotency window).
+  kViewUnavailable,
 };
 
 constexpr const char* RejectCodeName(RejectCode code) noexcept {
@@ -59,6 +64,8 @@ constexpr const char* RejectCodeName(RejectCode code) noexcept {
       return "invalid command";
     case RejectCode::kInternalError:
       return "internal error";
+    case RejectCode::kViewUnavailable:
+      return "journaled, but the view is unavailable";
   }
   return "unknown";
 }
@@ -123,7 +130,18 @@ class CommandOutcome {
     return o;
   }
 
+  // An accepted command whose applied(view) acknowledgement cannot be given: keeps the
+  // position and stream version (the events are journaled) and carries kViewUnavailable.
+  static CommandOutcome ViewUnavailable(const CommandOutcome& journaled, const Rejection& r) noexcept {
+    CommandOutcome o = journaled;
+    o.rejection_ = r;
+    o.rejection_.code = RejectCode::kViewUnavailable;
+    return o;
+  }
+
   bool accepted() const noexcept { return rejection_.code == RejectCode::kNone; }
+  // True when the command's events were recorded: accepted(), or kViewUnavailable.
+  bool recorded() const noexcept { return accepted() || rejection_.code == RejectCode::kViewUnavailable; }
   // True when the command id had been processed before and this is the original outcome,
   // returned without applying the command again.
   bool duplicate() const noexcept { return duplicate_; }

@@ -44,6 +44,7 @@
 #include "rill/engine/domain.h"
 #include "rill/engine/fingerprint.h"
 #include "rill/engine/idempotency_window.h"
+#include "rill/engine/state_digest.h"
 
 namespace rill::engine {
 
@@ -159,7 +160,8 @@ class CommandProcessor {
       event_index[e] = idx;
       event_version[e] = version;
       const std::span<const std::uint8_t> record =
-          D::Encode(encoder_, codecs::EnvelopeFields{stream, version, timestamp_ns, meta.command_id}, events[e].event);
+          D::Encode(encoder_, codecs::EnvelopeFields{stream, version, timestamp_ns, meta.command_id, fingerprint},
+                    events[e].event);
       const std::optional<std::uint64_t> pos = sink(record);
       if (!pos) [[unlikely]] {
         failed_ = true;
@@ -168,10 +170,13 @@ class CommandProcessor {
       }
       position = *pos;
     }
-    // Pass 2: evolve, in order.
+    // Pass 2: evolve, in order, keeping the state digest (state_digest.h) up to date.
     for (std::size_t e = 0; e < events.size(); ++e) {
-      D::Evolve(store_.mutable_state(event_index[e]), events[e].event);
-      store_.set_version(event_index[e], event_version[e]);
+      const Index i = event_index[e];
+      const std::uint64_t before = AggregateHash<D>(events[e].stream_id, store_.version(i), store_.state(i));
+      D::Evolve(store_.mutable_state(i), events[e].event);
+      store_.set_version(i, event_version[e]);
+      digest_.Replace(before, AggregateHash<D>(events[e].stream_id, event_version[e], store_.state(i)));
     }
     const std::uint64_t primary = events.empty() ? streams.ids[0] : events[0].stream_id;
     const Index primary_idx = events.empty() ? indices[0] : event_index[0];
@@ -210,8 +215,10 @@ class CommandProcessor {
 
   // Recovery: applies one journaled event, checking that its stream's versions have no gap,
   // and rebuilds the idempotency window (a command's events are contiguous in the journal).
-  // fingerprint: the command's, when the journal records it; else kUnknownFingerprint.
-  Status Replay(const codecs::DecodedEvent& decoded, std::uint64_t fingerprint = kUnknownFingerprint) {
+  // The command's fingerprint comes from the envelope (kUnknownFingerprint, 0, for records
+  // written without one: those entries match any payload, as before the field existed).
+  Status Replay(const codecs::DecodedEvent& decoded) {
+    const std::uint64_t fingerprint = decoded.command_fingerprint();
     const std::optional<Event> event = D::FromDecoded(decoded);
     if (!event) {
       return Status::Corruption("event type " + std::to_string(decoded.event_type()) + " at position " +
@@ -225,8 +232,10 @@ class CommandProcessor {
                                 std::to_string(decoded.stream_version()) + " at position " +
                                 std::to_string(decoded.position()) + ": the journal is missing events");
     }
+    const std::uint64_t before = AggregateHash<D>(decoded.stream_id(), store_.version(idx), store_.state(idx));
     D::Evolve(store_.mutable_state(idx), *event);
     store_.set_version(idx, decoded.stream_version());
+    digest_.Replace(before, AggregateHash<D>(decoded.stream_id(), decoded.stream_version(), store_.state(idx)));
 
     if (decoded.command_id() != pending_.command_id) {
       FlushPending();
@@ -247,6 +256,12 @@ class CommandProcessor {
   Store& store() noexcept { return store_; }
   const Store& store() const noexcept { return store_; }
   IdempotencyWindow& window() noexcept { return window_; }
+  const IdempotencyWindow& window() const noexcept { return window_; }
+  // The digest of every aggregate's state (state_digest.h), kept on each evolve: what the
+  // writer records in digest records and a replay must reproduce.
+  std::uint64_t digest() const noexcept { return digest_.value(); }
+  // After loading aggregates from a snapshot (snapshot.h): the digest they were saved with.
+  void RestoreDigest(std::uint64_t value) noexcept { digest_.Reset(value); }
 
  private:
   CommandOutcome Finish(const CommandMeta& meta, std::uint64_t fingerprint, const CommandOutcome& outcome) noexcept {
@@ -278,6 +293,7 @@ class CommandProcessor {
   IdempotencyWindow window_;
   codecs::Encoder encoder_;
   PendingCommand pending_;
+  StateDigest digest_;
   bool failed_ = false;
 };
 

@@ -18,6 +18,9 @@
 //   if (engine.try_submit(cmd, meta, AckLevel::kJournaled, done) == ClaimStatus::kFull) shed_load();
 //   done.Wait();
 //
+//   // applied(view): returns once the balances read model shows the deposit (applied_view.h).
+//   o = engine.execute(Deposit{.account = 7, .amount = 5}, {.command_id = 44}, balances_view);
+//
 //   engine.Stop();   // every command in the ring gets its outcome; also done by the destructor
 //
 // Guarantees (engine/README.md has them in full):
@@ -29,7 +32,8 @@
 //   the journal's message, status() reports it, committed data stays intact; restart to resume.
 // Thread safety: execute/submit/try_submit/submit_batch/status/positions from any thread;
 // Open, Stop and ForEachAggregate from the owning thread. Completion callbacks run on the
-// writer thread: short, and never waiting on this engine.
+// writer thread (applied(view) ones may run on the view's projector thread): short, and never
+// waiting on this engine.
 #pragma once
 
 #include <algorithm>
@@ -55,21 +59,25 @@
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/ack_level.h"
+#include "rill/engine/applied_view.h"
 #include "rill/engine/command_outcome.h"
 #include "rill/engine/command_processor.h"
 #include "rill/engine/completion.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/engine_options.h"
 #include "rill/engine/event_record.h"
+#include "rill/engine/journal_replay.h"
 #include "rill/engine/prefetch.h"
 #include "rill/engine/ring_buffer.h"
+#include "rill/engine/snapshot.h"
+#include "rill/engine/snapshotter.h"
 #include "rill/journal/journal_reader.h"
 #include "rill/journal/journal_writer.h"
 #include "rill/journal/recovery.h"
 
 namespace rill::engine {
 
-// One ring slot: 16 (meta) + the command + 16 (target) + 16 bytes. Bank: 80 bytes.
+// One ring slot: 16 (meta) + the command + 16 (target) + 24 bytes. Bank: 88 bytes.
 template <typename D>
 struct CommandSlot {
   CommandMeta meta;
@@ -78,6 +86,7 @@ struct CommandSlot {
   // The ring sequence the slot was written for: at shutdown, slots with a sequence the writer
   // never reached are the commands to answer with kShutdown.
   std::int64_t sequence = -1;
+  AppliedView* view = nullptr;  // kApplied: the read model to wait for
   AckLevel ack = AckLevel::kJournaled;
   // A wake-up from the journal's syncer (durable position moved), not a command; the durable
   // position it reports travels in meta.expected_version.
@@ -92,10 +101,24 @@ concept HasRegisterEvents = requires(codecs::SchemaRegistryBuilder& b) {
 
 // What Open found and did before accepting commands.
 struct RecoveryInfo {
-  std::uint64_t replayed_events = 0;
+  std::uint64_t replayed_events = 0;     // from the journal, after the snapshot if one was used
   std::uint64_t committed_position = 0;  // the journal's last position after recovery
   std::vector<journal::TailCut> tail_cuts;
   std::vector<journal::SalvageReport> salvaged;
+  // The snapshot start-up used ("" and 0: none, the whole journal was replayed), and one line
+  // per snapshot file skipped, saying why (also logged).
+  std::string snapshot_path;
+  std::uint64_t snapshot_position = 0;
+  std::uint64_t snapshot_aggregates = 0, snapshot_window_entries = 0;
+  std::vector<std::string> snapshot_notes;
+  // The determinism check over the replayed part: digest records compared, the first mismatch.
+  std::uint64_t digests_checked = 0;
+  std::optional<DigestMismatch> digest_mismatch;
+  std::uint64_t state_digest = 0;  // of the recovered aggregates
+  // Each step's duration: open the journal (verify, cut a torn tail), find and load the
+  // snapshot (aggregates and idempotency window), replay the journal after it, start the
+  // writer (and the snapshotter). total_ns: Open's call until commands are accepted.
+  std::int64_t open_journal_ns = 0, load_snapshot_ns = 0, replay_ns = 0, start_ns = 0, total_ns = 0;
 };
 
 struct BatchSubmitResult {
@@ -119,6 +142,7 @@ class Engine {
     Command command{};
     AckLevel ack = AckLevel::kJournaled;
     CompletionTarget target;
+    AppliedView* view = nullptr;  // required with AckLevel::kApplied, ignored otherwise
   };
 
   // Builds the event registry, opens the journal (recovery cuts a torn tail and reports it),
@@ -143,9 +167,14 @@ class Engine {
     }
     Result<codecs::SchemaRegistry> registry = std::move(builder).Build();
     if (!registry.ok()) return registry.status();
+    const auto t0 = std::chrono::steady_clock::now();
     std::unique_ptr<Engine> engine(new Engine(options, std::move(registry).value()));
     if (Status s = engine->Recover(); !s.ok()) return s;
+    const auto t1 = std::chrono::steady_clock::now();
     engine->Start();
+    const auto t2 = std::chrono::steady_clock::now();
+    engine->recovery_.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
+    engine->recovery_.total_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t0).count();
     return Result<std::unique_ptr<Engine>>(std::move(engine));
   }
 
@@ -161,23 +190,46 @@ class Engine {
     return done.Wait();
   }
 
+  // applied(view): returns once `view`'s read model has applied the command's events.
+  CommandOutcome execute(const Command& cmd, const CommandMeta& meta, AppliedView& view) {
+    Completion done;
+    if (submit(cmd, meta, view, done) != ClaimStatus::kOk)
+      return CommandOutcome::Rejected(Rejection(RejectCode::kShutdown, 0, "the engine is stopped"));
+    return done.Wait();
+  }
+
   // Waits for a ring slot while the ring is full; kOk (the outcome will be delivered) or
   // kShutDown (it will not). `done` is Reset() here. REQUIRES: `done` is not in flight, and it
   // (and any BytesRef in cmd) stays alive until the outcome is delivered.
   ClaimStatus submit(const Command& cmd, const CommandMeta& meta, AckLevel ack, Completion& done) {
     done.Reset();
-    return Publish(cmd, meta, ack, done.target(), /*wait=*/true);
+    return Publish(cmd, meta, ack, nullptr, done.target(), /*wait=*/true);
   }
   ClaimStatus submit(const Command& cmd, const CommandMeta& meta, AckLevel ack, CompletionTarget target) {
-    return Publish(cmd, meta, ack, target, /*wait=*/true);
+    return Publish(cmd, meta, ack, nullptr, target, /*wait=*/true);
+  }
+  // AckLevel::kApplied: the outcome comes once `view` has applied the command's last event.
+  ClaimStatus submit(const Command& cmd, const CommandMeta& meta, AppliedView& view, Completion& done) {
+    done.Reset();
+    return Publish(cmd, meta, AckLevel::kApplied, &view, done.target(), /*wait=*/true);
+  }
+  ClaimStatus submit(const Command& cmd, const CommandMeta& meta, AppliedView& view, CompletionTarget target) {
+    return Publish(cmd, meta, AckLevel::kApplied, &view, target, /*wait=*/true);
   }
   // As submit, but kFull at once when the ring is full (nothing was submitted).
   ClaimStatus try_submit(const Command& cmd, const CommandMeta& meta, AckLevel ack, Completion& done) {
     done.Reset();
-    return Publish(cmd, meta, ack, done.target(), /*wait=*/false);
+    return Publish(cmd, meta, ack, nullptr, done.target(), /*wait=*/false);
   }
   ClaimStatus try_submit(const Command& cmd, const CommandMeta& meta, AckLevel ack, CompletionTarget target) {
-    return Publish(cmd, meta, ack, target, /*wait=*/false);
+    return Publish(cmd, meta, ack, nullptr, target, /*wait=*/false);
+  }
+  ClaimStatus try_submit(const Command& cmd, const CommandMeta& meta, AppliedView& view, Completion& done) {
+    done.Reset();
+    return Publish(cmd, meta, AckLevel::kApplied, &view, done.target(), /*wait=*/false);
+  }
+  ClaimStatus try_submit(const Command& cmd, const CommandMeta& meta, AppliedView& view, CompletionTarget target) {
+    return Publish(cmd, meta, AckLevel::kApplied, &view, target, /*wait=*/false);
   }
   // Claims slots for many commands at once (in chunks of at most the ring's capacity),
   // waiting while the ring is full; they are decided in order, usually in one writer batch.
@@ -194,7 +246,7 @@ class Engine {
       }
       for (std::int64_t s = c.first; s <= c.last; ++s) {
         const Submission& sub = batch[result.submitted + static_cast<std::size_t>(s - c.first)];
-        Fill((*ring_)[s], s, sub.meta, sub.command, sub.ack, sub.target);
+        Fill((*ring_)[s], s, sub.meta, sub.command, sub.ack, sub.view, sub.target);
       }
       ring_->publish(c);
       result.submitted += n;
@@ -214,6 +266,7 @@ class Engine {
     stopping_.store(true, std::memory_order_seq_cst);
     ring_->shutdown();
     writer_.join();
+    if (snapshotter_) snapshotter_->Stop();
     if (Status s = journal_->Close(); !s.ok()) Log("closing the journal: " + s.ToString());
     stopped_ = true;
   }
@@ -231,6 +284,27 @@ class Engine {
     return std::max(journal_->durable_position(), durable_hint_.load(std::memory_order_seq_cst));
   }
   const RecoveryInfo& recovery() const noexcept { return recovery_; }
+
+  // Asks the snapshotter for a snapshot of everything committed now and waits for it (up to
+  // timeout_ns): its position. Unavailable when snapshots are off; TimedOut. From the owning
+  // thread (tests, an operator before a planned restart).
+  Result<std::uint64_t> TakeSnapshot(std::int64_t timeout_ns) {
+    if (!snapshotter_) return Status::Unavailable("snapshots are off: set EngineOptions::snapshot.enabled");
+    return snapshotter_->SnapshotNow(journal_->committed_position(), timeout_ns);
+  }
+  // The snapshotter's counters (nullopt when snapshots are off). Any thread.
+  std::optional<SnapshotterStats> snapshotter_stats() const {
+    if (!snapshotter_) return std::nullopt;
+    return snapshotter_->stats();
+  }
+  // The digest of every aggregate's state (engine/state_digest.h); like ForEachAggregate, only
+  // after Stop() and when the journal never failed.
+  Result<std::uint64_t> state_digest() const {
+    if (!stopped_) return Status::Unavailable("state_digest: aggregates belong to the writer; call Stop() first");
+    if (failed_.load(std::memory_order_acquire))  // acquire: as in status()
+      return Status::Unavailable("state_digest: the journal failed, memory may hold an aborted batch: reopen");
+    return processor_->digest();
+  }
   const codecs::SchemaRegistry& registry() const noexcept { return registry_; }
   // How many submissions found the ring full.
   std::uint64_t ring_full_count() const noexcept { return ring_->full_count(); }
@@ -253,6 +327,7 @@ class Engine {
   struct PendingAck {
     CompletionTarget target;
     AckLevel ack = AckLevel::kJournaled;
+    AppliedView* view = nullptr;
     CommandOutcome outcome;
   };
 
@@ -308,6 +383,8 @@ class Engine {
         options.max_batch != 0 ? options.max_batch : std::max<std::size_t>(1, options.ring_size / 4);
     max_batch_ = static_cast<std::int64_t>(std::min(max_batch, options.ring_size));
     batch_pending_.reserve(static_cast<std::size_t>(max_batch_));
+    applied_pending_.reserve(static_cast<std::size_t>(max_batch_));
+    applied_views_.reserve(static_cast<std::size_t>(max_batch_));
     durable_.resize(std::max<std::size_t>(16, std::bit_ceil(options.ring_size)));
     // Commit early once a batch passes a quarter segment, so a batch of big commands never
     // outgrows a segment (the journal would refuse it).
@@ -315,6 +392,7 @@ class Engine {
   }
 
   Status Recover() {
+    const auto t_start = std::chrono::steady_clock::now();
     journal::WriterOptions wo = options_.journal;
     wo.schema_fingerprint = registry_.fingerprint();
     wo.schema_blob = std::as_bytes(registry_.blob());
@@ -325,43 +403,81 @@ class Engine {
     journal_ = std::move(w).value();
     durability_none_ = wo.durability == journal::Durability::kNone;
 
-    // Replay with verified decoding: these bytes come from disk.
+    const std::uint64_t end = journal_->committed_position();
+    const auto t_open = std::chrono::steady_clock::now();
+    recovery_.open_journal_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t_open - t_start).count();
+
+    // The newest usable snapshot, else the journal's start. Skipped files are logged.
+    std::optional<FoundSnapshot> snap;
+    if (options_.snapshot.load) {
+      snap = FindSnapshot<D>(SnapshotDirectory(), {registry_.fingerprint(), build_id_, end}, &recovery_.snapshot_notes);
+      for (const std::string& note : recovery_.snapshot_notes) Log(note);
+    }
     Result<std::unique_ptr<journal::JournalReader>> r = journal::JournalReader::Open({.directory = wo.directory});
     if (!r.ok()) return r.status().WithContext("replay");
-    codecs::Decoder decoder(registry_);
-    std::uint64_t checked_fingerprint = registry_.fingerprint();
-    journal::Record rec;
-    for (;;) {
-      const journal::ReadStatus st = (*r)->Next(&rec);
-      if (st == journal::ReadStatus::kEnd) break;
-      if (st == journal::ReadStatus::kError) return (*r)->error().WithContext("replay");
-      if ((*r)->schema_fingerprint() != checked_fingerprint) {
-        const auto blob = (*r)->schema_blob();
-        RILL_RETURN_IF_ERROR(registry_.CheckJournalSchema(
-            (*r)->schema_fingerprint(), {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()}));
-        checked_fingerprint = (*r)->schema_fingerprint();
+    if (snap) {
+      // Retention may have deleted the journal right after the snapshot: then it cannot be used.
+      if (Status s = (*r)->SeekToPosition(snap->header.position + 1); !s.ok()) {
+        recovery_.snapshot_notes.push_back("snapshot " + snap->path + " skipped: " + s.ToString());
+        Log(recovery_.snapshot_notes.back());
+        snap.reset();
+        r = journal::JournalReader::Open({.directory = wo.directory});
+        if (!r.ok()) return r.status().WithContext("replay");
+      } else {
+        RILL_RETURN_IF_ERROR(ApplySnapshot<D>(*snap, processor_.get()).WithContext("snapshot " + snap->path));
+        recovery_.snapshot_path = snap->path;
+        recovery_.snapshot_position = snap->header.position;
+        recovery_.snapshot_aggregates = snap->header.aggregates;
+        recovery_.snapshot_window_entries = snap->header.window_entries;
       }
-      if (rec.type != kEventRecordType) {
-        return Status::Corruption("replay: record at position " + std::to_string(rec.position) + " has type " +
-                                  std::to_string(rec.type) + ", not an event record (" +
-                                  std::to_string(kEventRecordType) + "): is this an engine journal?");
-      }
-      const codecs::DecodeResult d =
-          decoder.Decode({reinterpret_cast<const std::uint8_t*>(rec.payload.data()), rec.payload.size()}, rec.position);
-      if (!d.ok()) return d.error().ToStatus(&registry_).WithContext("replay");
-      RILL_RETURN_IF_ERROR(processor_->Replay(d.event()));
-      ++recovery_.replayed_events;
     }
+    const auto t_loaded = std::chrono::steady_clock::now();
+    recovery_.load_snapshot_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t_loaded - t_open).count();
+
+    // Replay with verified decoding (these bytes come from disk), checking digest records.
+    JournalReplayer<D> replayer(registry_, processor_.get());
+    ReplayProgress progress;
+    if (Status s = replayer.Run(**r, {}, &progress); !s.ok()) return s.WithContext("replay");
+    recovery_.replayed_events = progress.events;
+    recovery_.digests_checked = progress.digests_checked;
+    recovery_.digest_mismatch = progress.digest_mismatch;
+    if (const auto& m = progress.digest_mismatch) {
+      Log("determinism check failed: the digest record at position " + std::to_string(m->position) +
+          " differs from the replayed state (Evolve changed or is not deterministic); the engine runs on the replayed "
+          "state: run `rill replay --verify` on the journal");
+    }
+    if (snap && options_.snapshot.enabled) snapshot_start_ = std::move(snap);  // the snapshotter starts from it
     processor_->FinishReplay();
+    recovery_.state_digest = processor_->digest();
+    recovery_.replay_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t_loaded).count();
     next_position_ = journal_->committed_position();
     recovery_.committed_position = next_position_;
     return Status::OK();
+  }
+
+  std::string SnapshotDirectory() const {
+    return options_.snapshot.directory.empty() ? options_.journal.directory + "/snapshots"
+                                               : options_.snapshot.directory;
   }
 
   void Start() {
     // Recovery ran on this thread; starting the thread is the happens-before edge it needs.
     processor_->store().TransferOwnership();
     writer_ = std::thread([this] { WriterMain(); });
+    if (options_.snapshot.enabled) {
+      typename Snapshotter<D>::Config c;
+      c.journal_dir = options_.journal.directory;
+      c.snapshot_dir = SnapshotDirectory();
+      c.options = options_.snapshot;
+      c.processor = options_.processor;
+      c.schema_fingerprint = registry_.fingerprint();
+      c.build_id = build_id_;
+      c.log = [this](const std::string& line) { Log(line); };
+      snapshotter_ = std::make_unique<Snapshotter<D>>(std::move(c), registry_, std::move(snapshot_start_));
+      snapshot_start_.reset();
+      snapshotter_->Start();
+    }
   }
 
   // ---- Submitters -------------------------------------------------------------------------
@@ -382,20 +498,22 @@ class Engine {
   void Leave() noexcept { submitting_.fetch_sub(1, std::memory_order_release); }
 
   static void Fill(Slot& slot, std::int64_t seq, const CommandMeta& meta, const Command& cmd, AckLevel ack,
-                   CompletionTarget target) noexcept {
+                   AppliedView* view, CompletionTarget target) noexcept {
     slot.meta = meta;
     slot.command = cmd;
     slot.target = target;
     slot.sequence = seq;
+    slot.view = view;
     slot.ack = ack;
     slot.tick = false;
   }
 
-  ClaimStatus Publish(const Command& cmd, const CommandMeta& meta, AckLevel ack, CompletionTarget target, bool wait) {
+  ClaimStatus Publish(const Command& cmd, const CommandMeta& meta, AckLevel ack, AppliedView* view,
+                      CompletionTarget target, bool wait) {
     if (!Enter()) return ClaimStatus::kShutDown;
     const Claim c = wait ? ring_->claim(1) : ring_->try_claim(1);
     if (c.ok()) {
-      Fill((*ring_)[c.first], c.first, meta, cmd, ack, target);
+      Fill((*ring_)[c.first], c.first, meta, cmd, ack, view, target);
       ring_->publish(c.first);
     }
     Leave();
@@ -446,8 +564,16 @@ class Engine {
         .count();
   }
 
+  static std::int64_t SteadyNs() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   void HandleBatch(std::int64_t first, std::int64_t last) {
     const std::int64_t timestamp = NowNs();  // one per batch, recorded in every envelope
+    const bool timed = static_cast<bool>(options_.on_batch);
+    BatchTiming timing;
+    if (timed) timing.dequeued_ns = SteadyNs();
     batch_pending_.clear();
     for (std::int64_t s = first; s <= last; ++s) {
       const Slot& slot = (*ring_)[s];
@@ -463,14 +589,27 @@ class Engine {
         const Slot& ahead = (*ring_)[s + static_cast<std::int64_t>(kNearLookahead)];
         if (!ahead.tick) processor_->PrefetchEntries(ahead.command);
       }
+      ++timing.commands;
+      if (slot.ack == AckLevel::kApplied && slot.view == nullptr) [[unlikely]] {
+        slot.target.Deliver(CommandOutcome::Rejected(
+            Rejection(RejectCode::kInvalidCommand, 0, "AckLevel::kApplied needs a view: submit with an AppliedView&")));
+        continue;
+      }
       CommandOutcome outcome = Decide(slot, timestamp);
       if (!outcome.accepted() || slot.ack == AckLevel::kAccepted) {
         slot.target.Deliver(outcome);  // rejections changed nothing: true at once
       } else {
-        batch_pending_.push_back(PendingAck{slot.target, slot.ack, outcome});
+        batch_pending_.push_back(PendingAck{slot.target, slot.ack, slot.view, outcome});
       }
     }
+    if (timed) timing.decided_ns = SteadyNs();
+    if (digest_interval_ != 0 && commands_since_digest_ >= digest_interval_ && batch_open_) [[unlikely]]
+      AppendDigest();
     if (batch_open_) CommitOpenBatch(timestamp);
+    if (timed) {
+      timing.committed_ns = SteadyNs();
+      options_.on_batch(timing);
+    }
     CompleteCommitted();
   }
 
@@ -488,7 +627,23 @@ class Engine {
       OnJournalFailure(append_error_);
       return JournalUnavailable();
     }
+    ++commands_since_digest_;
     return outcome;
+  }
+
+  // The determinism check: the state digest after every event so far, as a record of the open
+  // batch (committed, or aborted, with it). Replays compare it with their own.
+  void AppendDigest() {
+    commands_since_digest_ = 0;
+    const DigestRecord rec{processor_->digest(), next_position_};
+    Result<std::span<std::byte>> dst = journal_->Reserve(sizeof rec, kDigestRecordType);
+    if (!dst.ok()) [[unlikely]] {
+      OnJournalFailure(dst.status());
+      return;
+    }
+    std::memcpy(dst->data(), &rec, sizeof rec);
+    ++next_position_;
+    batch_bytes_ += sizeof rec;
   }
 
   void CommitOpenBatch(std::int64_t timestamp) {
@@ -507,6 +662,9 @@ class Engine {
     for (const PendingAck& p : batch_pending_) {
       if (p.outcome.position() > committed) [[unlikely]] {
         p.target.Deliver(JournalUnavailable());  // decided, then lost with the aborted batch
+      } else if (p.ack == AckLevel::kApplied) {
+        applied_pending_.push_back(AppliedWaiter{p.outcome.position(), p.target, p.outcome});
+        applied_views_.push_back(p.view);
       } else if (p.ack == AckLevel::kJournaled || durability_none_) {
         p.target.Deliver(p.outcome);  // kDurable under kNone: durable == committed
       } else {
@@ -514,6 +672,21 @@ class Engine {
       }
     }
     batch_pending_.clear();
+    if (!applied_pending_.empty()) HandOverApplied();
+  }
+
+  // Journaled applied(view) acknowledgements go to their views, one NotifyBatch (one lock)
+  // per run of commands for the same view: usually one per batch.
+  void HandOverApplied() {
+    std::size_t begin = 0;
+    while (begin < applied_pending_.size()) {
+      std::size_t end = begin + 1;
+      while (end < applied_pending_.size() && applied_views_[end] == applied_views_[begin]) ++end;
+      applied_views_[begin]->NotifyBatch(std::span<const AppliedWaiter>(&applied_pending_[begin], end - begin));
+      begin = end;
+    }
+    applied_pending_.clear();
+    applied_views_.clear();
   }
 
   // The durable queue: a circular buffer, in commit order, that doubles when full (rare:
@@ -614,6 +787,9 @@ class Engine {
   std::unique_ptr<Processor> processor_;
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<journal::JournalWriter> journal_;
+  const std::uint64_t build_id_ = SnapshotBuildId<D>(options_.snapshot.domain_version);
+  std::optional<FoundSnapshot> snapshot_start_;  // Recover -> Start: the snapshotter's first state
+  std::unique_ptr<Snapshotter<D>> snapshotter_;  // when options_.snapshot.enabled
   RecoveryInfo recovery_;
   std::thread writer_;
   std::mutex stop_mu_;
@@ -638,6 +814,10 @@ class Engine {
   Status append_error_;
   std::uint64_t tick_durable_ = 0;
   std::vector<PendingAck> batch_pending_;
+  const std::uint64_t digest_interval_ = options_.digest_interval_commands;
+  std::uint64_t commands_since_digest_ = 0;
+  std::vector<AppliedWaiter> applied_pending_;  // this batch's applied(view) acks, by view:
+  std::vector<AppliedView*> applied_views_;     //   parallel arrays, capacity kept
   std::vector<PendingAck> durable_;
   std::size_t durable_head_ = 0, durable_size_ = 0;
 };

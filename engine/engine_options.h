@@ -19,9 +19,18 @@
 
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/command_processor.h"
+#include "rill/engine/snapshot_options.h"
 #include "rill/journal/options.h"
 
 namespace rill::engine {
+
+// One writer batch's timeline, steady_clock nanoseconds, for per-stage latency (rill bench).
+struct BatchTiming {
+  std::int64_t dequeued_ns = 0;   // the writer took the batch from the ring
+  std::int64_t decided_ns = 0;    // every command decided, evolved and appended
+  std::int64_t committed_ns = 0;  // the journal commit returned (journaled acks follow)
+  std::uint32_t commands = 0;     // commands in the batch (syncer ticks excluded)
+};
 
 struct EngineOptions {
   journal::WriterOptions journal;
@@ -36,6 +45,16 @@ struct EngineOptions {
   std::function<void(codecs::SchemaRegistryBuilder&)> register_events;
   // Log start-up reports (a cut torn tail) and journal failures as one line on stderr.
   bool log_to_stderr = true;
+  // Aggregate snapshots: taken off the writer's path, used at Open (snapshot_options.h).
+  SnapshotOptions snapshot;
+  // The determinism check: every this many commands the writer appends a digest record of the
+  // aggregates' state (event_record.h) to the batch; replays compare. 0 = none. On by default:
+  // every journal reader skips non-event records (engine/README.md, "Determinism digest").
+  std::uint64_t digest_interval_commands = 4096;
+  // Called on the writer thread after each batch's commit and before its journaled
+  // acknowledgements are delivered; unset costs nothing, set costs three clock reads per batch.
+  // Must be short and must not wait on the engine.
+  std::function<void(const BatchTiming&)> on_batch;
 };
 
 }  // namespace rill::engine

@@ -139,6 +139,18 @@ class IdempotencyWindow {
     if (size_ + ahead >= capacity_) ::rill::engine::Prefetch(&slots_[Hash(ring_[pos].command_id) >> shift_]);
   }
 
+  // fn(command_id, fingerprint, const RememberedOutcome&) for every entry, oldest first, so
+  // that Remember-ing them in this order rebuilds the same window (snapshots).
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    std::size_t pos = (head_ + capacity_ - size_) % capacity_;
+    for (std::size_t i = 0; i < size_; ++i) {
+      const Entry& e = ring_[pos];
+      fn(e.command_id, e.fingerprint, e.outcome);
+      pos = pos + 1 == capacity_ ? 0 : pos + 1;
+    }
+  }
+
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
   std::size_t memory_bytes() const noexcept { return ring_.size() * sizeof(Entry) + slots_.size() * sizeof(Slot); }

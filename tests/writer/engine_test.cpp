@@ -202,10 +202,12 @@ TEST_CASE("a retry after a restart gets the original outcome and is not applied 
   CHECK(retry.duplicate());
   CHECK(retry.position() == first.position());
   CHECK(retry.stream_version() == first.stream_version());
-  // Known gap (engine/README.md): the envelope has no command fingerprint, so after a restart
-  // a recovered id reused with another payload also gets the original outcome (not applied).
+  // The envelope records the command's fingerprint, so the window rebuilt from the journal
+  // still tells a retry from another command reusing the id: also after a restart.
   const CommandOutcome other = e->execute(Deposit{1, 9999}, {77});
-  CHECK(other.duplicate());
+  CHECK(other.code() == RejectCode::kDuplicateCommandMismatch);
+  const CommandOutcome other_version = e->execute(Deposit{1, 50}, {77, 1});  // same fields, an expected version
+  CHECK(other_version.code() == RejectCode::kDuplicateCommandMismatch);
   e->Stop();
   CHECK(Accounts(*e)[1] == std::pair<std::uint64_t, std::int64_t>{2, 50});
 }

@@ -19,6 +19,7 @@ namespace {
 using rill::engine::CommandMeta;
 using rill::engine::CommandOutcome;
 using rill::engine::CommandProcessor;
+using rill::engine::RejectCodeName;
 
 template <typename D>
 void ReplayAll(const rill::testing::VectorSink& sink, CommandProcessor<D>& fresh) {
@@ -99,10 +100,14 @@ TEST_CASE("bank: replaying the journal reproduces state and idempotency exactly"
   // A client that retries after a crash: every accepted command is answered with its original
   // outcome by the rebuilt window, and applied nowhere again.
   const std::size_t records = sink.records.size();
+  REQUIRE_FALSE(replayed.failed());
+  int n = 0;
   for (const auto& [meta, cmd] : accepted) {
+    INFO("retry #" << n++ << " id " << meta.command_id);
     const CommandOutcome original = live.Process(meta, cmd, 0, sink);
     const CommandOutcome after_crash = replayed.Process(meta, cmd, 0, sink);
     REQUIRE(original.duplicate());
+    INFO("after crash: " << RejectCodeName(after_crash.code()) << " " << after_crash.rejection().c_str());
     REQUIRE(after_crash.duplicate());
     REQUIRE(after_crash.position() == original.position());
     REQUIRE(after_crash.stream_id() == original.stream_id());

@@ -1,0 +1,201 @@
+// rill/engine/state_digest.h: a 64-bit digest of every aggregate's state, kept up to date on
+// each evolve for a few nanoseconds, so that a replay (recovery, `rill replay --verify`) can
+// prove it rebuilt exactly the state the writer had (the determinism check).
+//
+//   rill::engine::StateDigest digest;                       // 0: no aggregate
+//   const auto before = rill::engine::AggregateHash<D>(id, version, state);
+//   D::Evolve(state, event); ++version;
+//   digest.Replace(before, rill::engine::AggregateHash<D>(id, version, state));
+//   if (digest.value() != recorded) report(position);
+//
+// The digest is the sum (mod 2^64) over aggregates with version > 0 of a hash of (id, version,
+// state): order-independent, so the writer, a snapshot + tail and a full replay agree, and
+// incremental (subtract the old hash, add the new). The state is hashed by value, field by
+// field, never by its bytes: padding is indeterminate (the bank's Account has 5 bytes of it).
+// A State that is a plain struct of up to 16 integers, enums, bools, floating-point values or
+// nested such structs is hashed automatically; anything else (an array member, a base class,
+// private fields) needs
+//   static std::uint64_t DigestState(const State&);   // in the domain, over the fields Evolve sets
+// Not cryptographic: it catches a replay that diverges, not an adversary.
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <bit>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace rill::engine {
+
+template <typename D>
+concept HasDigestState = requires(const typename D::State& s) {
+  { D::DigestState(s) } -> std::same_as<std::uint64_t>;
+};
+
+namespace digest_internal {
+
+// Converts to any field type, to count an aggregate's fields by brace initialization.
+struct AnyField {
+  template <typename T>
+  operator T() const noexcept;  // never defined: unevaluated contexts only
+};
+
+template <typename T, std::size_t... I>
+constexpr bool InitializableWith(std::index_sequence<I...>) {
+  return requires { T{(void(I), AnyField{})...}; };
+}
+
+// The largest N <= 16 such that T{f1..fN} compiles: the field count of a plain aggregate.
+template <typename T, std::size_t N = 16>
+constexpr std::size_t FieldCount() {
+  if constexpr (N == 0) {
+    return 0;
+  } else if constexpr (InitializableWith<T>(std::make_index_sequence<N>{})) {
+    return N;
+  } else {
+    return FieldCount<T, N - 1>();
+  }
+}
+
+template <typename T>
+constexpr bool kScalar = std::is_integral_v<T> || std::is_enum_v<T> || std::is_floating_point_v<T>;
+
+// splitmix64: odd multipliers for the fields, fixed at compile time.
+constexpr std::uint64_t SplitMix(std::uint64_t i) {
+  std::uint64_t z = 0x9E3779B97F4A7C15ULL * (i + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) | 1;
+}
+
+// The state's fields, each times its own odd constant, summed: independent multiplies that
+// the CPU overlaps (a few ns per state), made non-linear by AggregateHash's final mix. An
+// accidental divergence changes the sum unless it cancels exactly across fields (odds ~2^-64).
+struct Accumulator {
+  std::uint64_t sum = 0;
+  std::size_t field = 0;
+  void Add(std::uint64_t v) noexcept { sum += v * SplitMix(field++ & 31); }
+};
+
+template <typename T>
+constexpr bool Hashable();
+
+template <typename T>
+void AddValue(Accumulator& f, const T& v) noexcept;
+
+// Structured bindings need the exact field count, so one branch per count.
+template <typename T>
+void AddFields(Accumulator& f, const T& v) noexcept {
+  constexpr std::size_t n = FieldCount<T>();
+  auto add = [&f](const auto&... x) { (AddValue(f, x), ...); };
+  // clang-format off
+  if constexpr (n == 1) { const auto& [a] = v; add(a); }
+  else if constexpr (n == 2) { const auto& [a, b] = v; add(a, b); }
+  else if constexpr (n == 3) { const auto& [a, b, c] = v; add(a, b, c); }
+  else if constexpr (n == 4) { const auto& [a, b, c, d] = v; add(a, b, c, d); }
+  else if constexpr (n == 5) { const auto& [a, b, c, d, e] = v; add(a, b, c, d, e); }
+  else if constexpr (n == 6) { const auto& [a, b, c, d, e, g] = v; add(a, b, c, d, e, g); }
+  else if constexpr (n == 7) { const auto& [a, b, c, d, e, g, h] = v; add(a, b, c, d, e, g, h); }
+  else if constexpr (n == 8) { const auto& [a, b, c, d, e, g, h, i] = v; add(a, b, c, d, e, g, h, i); }
+  else if constexpr (n == 9) { const auto& [a, b, c, d, e, g, h, i, j] = v; add(a, b, c, d, e, g, h, i, j); }
+  else if constexpr (n == 10) { const auto& [a, b, c, d, e, g, h, i, j, k] = v; add(a, b, c, d, e, g, h, i, j, k); }
+  else if constexpr (n == 11) { const auto& [a, b, c, d, e, g, h, i, j, k, l] = v; add(a, b, c, d, e, g, h, i, j, k, l); }
+  else if constexpr (n == 12) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m] = v; add(a, b, c, d, e, g, h, i, j, k, l, m); }
+  else if constexpr (n == 13) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o); }
+  else if constexpr (n == 14) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o, p] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o, p); }
+  else if constexpr (n == 15) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o, p, q] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o, p, q); }
+  else if constexpr (n == 16) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o, p, q, r] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o, p, q, r); }
+  // clang-format on
+}
+
+template <typename T>
+void AddValue(Accumulator& f, const T& v) noexcept {
+  if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (sizeof(T) == 8) {
+      f.Add(std::bit_cast<std::uint64_t>(v));
+    } else if constexpr (sizeof(T) == 4) {
+      f.Add(std::bit_cast<std::uint32_t>(v));
+    } else {
+      f.Add(std::bit_cast<std::uint64_t>(static_cast<double>(v)));
+    }
+  } else if constexpr (std::is_enum_v<T>) {
+    f.Add(static_cast<std::uint64_t>(v));
+  } else if constexpr (kScalar<T>) {
+    f.Add(static_cast<std::uint64_t>(v));
+  } else {
+    AddFields(f, v);
+  }
+}
+
+// True when AddValue can hash T by value. A struct whose brace count differs from its field
+// count (an array member: brace elision counts its elements) fails in AddFields' structured
+// binding at compile time ("N names provided"), never silently.
+template <typename T>
+constexpr bool Hashable() {
+  if constexpr (kScalar<T>) {
+    return true;
+  } else if constexpr (std::is_aggregate_v<T> && std::is_class_v<T> && !std::is_array_v<T>) {
+    return FieldCount<T>() > 0 || std::is_empty_v<T>;
+  } else {
+    return false;
+  }
+}
+
+}  // namespace digest_internal
+
+// The hash of one state, by value (the domain's DigestState when it has one). Need not be
+// well mixed: AggregateHash mixes it with the id and version.
+template <typename D>
+std::uint64_t StateHash(const typename D::State& s) noexcept {
+  if constexpr (HasDigestState<D>) {
+    return D::DigestState(s);
+  } else {
+    static_assert(digest_internal::Hashable<typename D::State>(),
+                  "the state digest cannot hash this Domain::State field by field (up to 16 fields of integers, "
+                  "enums, floating point, arrays or nested such structs): give the domain "
+                  "static std::uint64_t DigestState(const State&)");
+    digest_internal::Accumulator f;
+    digest_internal::AddValue(f, s);
+    return f.sum;
+  }
+}
+
+// The contribution of one aggregate to the digest; 0 for version 0 (an entry with no event yet).
+template <typename D>
+std::uint64_t AggregateHash(std::uint64_t id, std::uint64_t version, const typename D::State& s) noexcept {
+  if (version == 0) return 0;
+  // murmur3's fmix64 over the mixed id, version and state: every input bit reaches every output bit.
+  std::uint64_t h = (id * 0xD6E8FEB86659FD93ULL) ^ (version * 0x9E3779B97F4A7C15ULL + StateHash<D>(s));
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+// The running sum. Wraps around by design (unsigned arithmetic).
+class StateDigest {
+ public:
+  std::uint64_t value() const noexcept { return sum_; }
+  void Replace(std::uint64_t old_hash, std::uint64_t new_hash) noexcept { sum_ += new_hash - old_hash; }
+  void Add(std::uint64_t hash) noexcept { sum_ += hash; }
+  void Reset(std::uint64_t value = 0) noexcept { sum_ = value; }
+
+ private:
+  std::uint64_t sum_ = 0;
+};
+
+// The digest of a whole store (snapshots check it after loading; tests compare with it).
+template <typename D, typename Store>
+std::uint64_t ComputeDigest(const Store& store) {
+  StateDigest d;
+  store.ForEach([&](std::uint64_t id, std::uint64_t version, const typename D::State& s) {
+    d.Add(AggregateHash<D>(id, version, s));
+  });
+  return d.value();
+}
+
+}  // namespace rill::engine
