@@ -7,6 +7,7 @@
 #include <future>
 
 #include "rill/base/thread_affinity.h"
+#include "rill/engine/event_record.h"
 
 namespace rill::projections {
 namespace {
@@ -229,6 +230,18 @@ void ProjectorThread::EndBatch(std::uint64_t position, std::int64_t timestamp_ns
 }
 
 void ProjectorThread::ProcessRecord(const journal::Record& rec) {
+  if (rec.type != engine::kEventRecordType) [[unlikely]] {
+    // A digest (or another non-event record) holds a position but no event: nothing to apply,
+    // yet applied must move past it, or it would never reach committed and WaitFor would hang.
+    for (auto& up : projectors_) {
+      Projector& p = *up;
+      if (p.local_halted_ || rec.position <= p.local_applied_) continue;
+      p.dirty_ = true;
+      p.local_applied_ = rec.position;
+      p.local_ts_ = rec.timestamp_ns;
+    }
+    return;
+  }
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(rec.payload.data()),
                                             rec.payload.size());
   const codecs::DecodeResult r =
@@ -370,6 +383,11 @@ bool ProjectorThread::RebuildStep() {
     if (st == journal::ReadStatus::kError) {
       abandon = rebuild_reader_->error().ToString();
       break;
+    }
+    if (rec.type != engine::kEventRecordType) {  // not an event (a digest): only its position counts
+      rebuild_pos_ = rec.position;
+      if (rec.end_of_batch) p.EndModelBatch(rebuild_pos_, /*shadow=*/true);
+      continue;
     }
     const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(rec.payload.data()),
                                               rec.payload.size());

@@ -1,6 +1,7 @@
 #include "rill/tools/inspect/inspect_dump.h"
 
 #include <cinttypes>
+#include <optional>
 #include <string>
 
 #include "flatbuffers/util.h"
@@ -61,7 +62,13 @@ class Printer {
       } else {
         line_ += "<body cannot be printed: " + std::string(s.message()) + ">";
       }
-    } else if (e.codec == nullptr) {
+    } else if (e.codec == nullptr || e.other) {
+      if (const std::optional<DigestFields> dg = e.other ? ReadDigest(r) : std::nullopt) {
+        std::snprintf(head, sizeof head, "record type %u  %zu bytes  digest %016" PRIx64 " covers position %" PRIu64,
+                      static_cast<unsigned>(r.type), r.payload.size(), dg->digest, dg->covers_position);
+        line_ += head;
+        return;
+      }
       line_ += "record type " + std::to_string(r.type) + "  " + std::to_string(r.payload.size()) + " bytes  " +
                Hex(r.payload, kRawBytesShown) + (r.payload.size() > kRawBytesShown ? "..." : "");
     } else {
@@ -85,9 +92,15 @@ class Printer {
     }
     line_ =
         "{\"position\":" + std::to_string(r.position) + time + ",\"timestamp_ns\":" + std::to_string(r.timestamp_ns);
-    if (e.codec == nullptr) {
-      line_ += ",\"record_type\":" + std::to_string(r.type) + ",\"size\":" + std::to_string(r.payload.size()) +
-               ",\"payload_hex\":\"" + Hex(r.payload, r.payload.size()) + "\"}";
+    if (e.codec == nullptr || e.other) {
+      line_ += ",\"record_type\":" + std::to_string(r.type) + ",\"size\":" + std::to_string(r.payload.size());
+      if (const std::optional<DigestFields> dg = e.other ? ReadDigest(r) : std::nullopt) {
+        char digest[96];
+        std::snprintf(digest, sizeof digest, ",\"digest\":\"%016" PRIx64 "\",\"covers_position\":%" PRIu64, dg->digest,
+                      dg->covers_position);
+        line_ += digest;
+      }
+      line_ += ",\"payload_hex\":\"" + Hex(r.payload, r.payload.size()) + "\"}";
     } else {
       line_ +=
           ",\"size\":" + std::to_string(r.payload.size()) + ",\"error\":" + JsonString(e.decode_error.message()) + "}";

@@ -91,6 +91,7 @@ int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err) {
                  Range(t.first_position, t.last_position).c_str(), TimeRange(t.first_ns, t.last_ns).c_str());
     std::fprintf(out, "bytes        %" PRIu64 " in records, %.1f bytes/event\n", t.bytes, PerEvent(t.bytes, t.events));
   }
+  if (t.other_records) std::fprintf(out, "%s\n", OtherRecordsSummary(t).c_str());
   PrintSchema(*view, out);
   if (!t.types.empty()) std::fprintf(out, "types        events     bytes  bytes/event\n");
   for (const auto& [name, tt] : t.types)

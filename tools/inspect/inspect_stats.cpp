@@ -83,6 +83,7 @@ int RunStats(const StatsOptions& options, std::FILE* out, std::FILE* err) {
   const int exit = TallyJournal(*view, err, &t);
   if (exit == kExitCannotRead) return exit;
   std::fprintf(out, "journal      %s\n", options.dir.c_str());
+  if (t.other_records) std::fprintf(out, "%s\n", OtherRecordsSummary(t).c_str());
   if (t.events == 0) {
     std::fprintf(out, "events       0\n");
     return exit;

@@ -1,9 +1,35 @@
 #include "rill/tools/inspect/inspect_tally.h"
 
+#include "rill/engine/event_record.h"
+
 namespace rill::tools::inspect {
+
+std::string OtherRecordsSummary(const Tally& t) {
+  std::string s = "other records: " + std::to_string(t.other_records) + " (";
+  bool first = true;
+  for (const auto& [type, n] : t.other_types) {
+    s += (first ? "record type " : ", record type ") + std::to_string(type);
+    if (type == engine::kDigestRecordType) s += " digest";
+    s += ": " + std::to_string(n);
+    first = false;
+  }
+  return s + "), " + std::to_string(t.other_bytes) + " bytes";
+}
 
 void Tally::Add(const Event& e) {
   const journal::Record& r = *e.record;
+  if (e.other) {
+    ++other_records;
+    other_bytes += r.payload.size();
+    ++other_types[r.type];
+    // A batch may end on a non-event record: the events before it still make one batch.
+    if (r.end_of_batch && in_batch_ != 0) {
+      ++batches;
+      ++batch_sizes[in_batch_];
+      in_batch_ = 0;
+    }
+    return;
+  }
   if (events++ == 0) {
     first_position = r.position;
     first_ns = r.timestamp_ns;

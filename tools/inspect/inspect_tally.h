@@ -19,6 +19,10 @@ struct TypeTally {
 
 struct Tally {
   std::uint64_t events = 0, bytes = 0, batches = 0, undecodable = 0;
+  // Records that are not events (Event::other, e.g. digests): counted here only, not in events,
+  // bytes, types or batches.
+  std::uint64_t other_records = 0, other_bytes = 0;
+  std::map<std::uint16_t, std::uint64_t> other_types;  // record type -> records
   std::uint64_t first_position = 0, last_position = 0;
   std::int64_t first_ns = 0, last_ns = 0;
   std::map<std::string, TypeTally> types;                    // by registered name; raw records as "record type N"
@@ -33,6 +37,9 @@ struct Tally {
 };
 
 // Tallies every event of the journal; returns JournalView::ForEach's exit code.
+// "other records: 3 (record type 2 digest: 3), 48 bytes", for info and stats.
+std::string OtherRecordsSummary(const Tally& t);
+
 int TallyJournal(JournalView& view, std::FILE* err, Tally* out);
 
 }  // namespace rill::tools::inspect

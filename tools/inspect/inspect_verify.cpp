@@ -36,6 +36,10 @@ class EventChecker final : public journal::CheckVisitor {
       ++(raw_ ? raw_records_ : unchecked_);
       return;
     }
+    if (!IsEventRecordType(r.type)) {  // a digest or another non-event record: not decoded
+      ++other_records_;
+      return;
+    }
     const codecs::DecodeResult d =
         codec_->decoder.Decode({reinterpret_cast<const std::uint8_t*>(r.payload.data()), r.payload.size()}, r.position);
     if (!d.ok()) {
@@ -65,6 +69,7 @@ class EventChecker final : public journal::CheckVisitor {
   std::uint64_t checked() const { return checked_; }
   std::uint64_t unchecked() const { return unchecked_; }
   std::uint64_t raw_records() const { return raw_records_; }
+  std::uint64_t other_records() const { return other_records_; }
   std::size_t streams() const { return streams_.size(); }
 
  private:
@@ -75,7 +80,7 @@ class EventChecker final : public journal::CheckVisitor {
   std::uint64_t first_position_ = 0;
   std::unordered_map<std::uint64_t, std::uint64_t> streams_;  // stream id -> last version seen
   std::optional<journal::CheckProblem> first_problem_;
-  std::uint64_t problems_ = 0, checked_ = 0, unchecked_ = 0, raw_records_ = 0;
+  std::uint64_t problems_ = 0, checked_ = 0, unchecked_ = 0, raw_records_ = 0, other_records_ = 0;
 };
 
 }  // namespace
@@ -113,6 +118,9 @@ int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
   if (events.raw_records())
     std::fprintf(out, "             %" PRIu64 " records have no embedded schema and were not decoded\n",
                  events.raw_records());
+  if (events.other_records())
+    std::fprintf(out, "             other records: %" PRIu64 " (not events, e.g. digests; not decoded)\n",
+                 events.other_records());
   if (events.unchecked())
     std::fprintf(out, "             %" PRIu64 " records not checked: their schema cannot be loaded\n",
                  events.unchecked());

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "rill/engine/event_record.h"
 #include "rill/journal/segment_file.h"
 
 namespace rill::tools::inspect {
@@ -143,6 +144,19 @@ Result<Bound> ParseBound(std::string_view text) {
   return b;
 }
 
+bool IsEventRecordType(std::uint16_t type) { return type == engine::kEventRecordType || type == 0; }
+
+std::optional<DigestFields> ReadDigest(const journal::Record& r) {
+  if (r.type != engine::kDigestRecordType || r.payload.size() != sizeof(engine::DigestRecord)) return std::nullopt;
+  // Little-endian on disk whatever the host: assembled byte by byte.
+  const auto u64 = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(r.payload[at + i]) << (8 * i);
+    return v;
+  };
+  return DigestFields{u64(0), u64(8)};
+}
+
 void RequestStop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
 
 void StopOnSignals() {
@@ -257,7 +271,9 @@ int JournalView::ForEach(const EventFilter& filter, const FollowOptions& follow,
     ev.record = &rec;
     ev.codec = codec;
     codecs::DecodeResult d;
-    if (codec != nullptr) {
+    if (codec != nullptr && !IsEventRecordType(rec.type)) {
+      ev.other = true;  // a digest or another non-event record: shown raw, never decoded
+    } else if (codec != nullptr) {
       d = codec->decoder.Decode({reinterpret_cast<const std::uint8_t*>(rec.payload.data()), rec.payload.size()},
                                 rec.position);
       if (d.ok()) {

@@ -84,7 +84,22 @@ struct Event {
   const codecs::DecodedEvent* decoded = nullptr;  // nullptr: raw, or undecodable (then decode_error)
   Status decode_error;
   std::string_view type_name;  // the registered name; "" when raw or undecodable
+  // A record the engine wrote that is not an event (its type is not engine::kEventRecordType,
+  // e.g. a digest record): never decoded and never a problem; decoded is nullptr.
+  bool other = false;
 };
+
+// Whether a record in a segment with a schema holds an event: engine::kEventRecordType, or 0, the
+// journal's untyped default that writers before typed records (and the tests' EventWriter) use.
+// Anything else (a digest, engine::kDigestRecordType) is Event::other.
+bool IsEventRecordType(std::uint16_t type);
+
+// The digest fields of a record, when it is a well-formed engine::kDigestRecordType record.
+struct DigestFields {
+  std::uint64_t digest = 0;
+  std::uint64_t covers_position = 0;
+};
+std::optional<DigestFields> ReadDigest(const journal::Record& r);
 
 struct EventFilter {
   Bound from, to;  // inclusive
@@ -114,7 +129,8 @@ class JournalView {
   SchemaCache& schemas() { return schemas_; }
 
   using EventFn = std::function<void(const Event&)>;
-  // Calls fn for every event that passes the filter, in position order. Returns kExitOk,
+  // Calls fn for every event that passes the filter, in position order; records that are not
+  // events (Event::other) are handed out too when no --stream/--type filter is set. Returns kExitOk,
   // kExitProblems (a read error, printed; or undecodable events, handed to fn), kExitUsage (a
   // --from beyond the journal) or kExitCannotRead (a later segment's schema cannot be loaded).
   int ForEach(const EventFilter& filter, const FollowOptions& follow, std::FILE* err, const EventFn& fn);
