@@ -7,7 +7,7 @@
 #   P/bin/rill                      the command-line tool
 include(CMakePackageConfigHelpers)
 
-set(RILL_INSTALLED_PARTS base journal codecs engine projections example_bank example_blog)
+set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections example_bank example_blog)
 set(RILL_INSTALLED_TARGETS rill_warnings)
 foreach(part IN LISTS RILL_INSTALLED_PARTS)
   list(APPEND RILL_INSTALLED_TARGETS rill_${part})
@@ -24,7 +24,7 @@ endif()
 # Headers keep their in-tree paths: "rill/journal/journal_writer.h" and so on.
 foreach(dir base journal codecs engine projections examples)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/${dir}
-          FILES_MATCHING PATTERN "*.h" PATTERN "consumer" EXCLUDE)
+          FILES_MATCHING PATTERN "*.h" PATTERN "consumer" EXCLUDE PATTERN "bank_service" EXCLUDE)
 endforeach()
 install(DIRECTORY ${RILL_GENERATED_ROOT}/rill/codecs/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/codecs
         FILES_MATCHING PATTERN "*_generated.h")

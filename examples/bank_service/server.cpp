@@ -1,0 +1,359 @@
+// The bank service (server.h): accept loop, one coroutine per connection, shutdown.
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange (TOOLCHAIN.md §6.7)
+
+#include "rill/examples/bank_service/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "rill/engine/asio.h"
+#include "rill/projections/projector_thread.h"
+
+namespace rill::examples::bank_service {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto kAwait = asio::use_awaitable;
+
+// A connection: its socket (whose executor is the connection's strand).
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+};
+
+}  // namespace
+
+struct BankService::Impl {
+  explicit Impl(ServiceOptions o) : options(std::move(o)), acceptor(asio::make_strand(io)) {}
+
+  Status Open();
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> RunConnection(std::shared_ptr<Connection> conn);
+  // Builds the reply to one frame (prefix included, not yet verified) in `fbb`.
+  asio::awaitable<void> Answer(std::span<const std::uint8_t> frame, flatbuffers::FlatBufferBuilder& fbb);
+  void Register(const std::shared_ptr<Connection>& conn);
+  void Unregister(const std::shared_ptr<Connection>& conn);
+  void Stop();
+
+  void Error(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t request_id, wire::ErrorCode code,
+             std::string_view message) {
+    BuildErrorReply(fbb, request_id, code, message);
+    error_replies.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  const ServiceOptions options;
+  // Destruction order matters (reverse of declaration): the io_context outlives the engine and
+  // the view (their ops post to it), the view outlives the engine and the projector (which
+  // hold it), the engine's registry outlives the projector.
+  asio::io_context io;
+  engine::AppliedView view{"bank.balances"};
+  std::unique_ptr<BankEngine> engine;
+  std::unique_ptr<projections::ProjectorThread> projector;
+  projections::TypedProjector<projections::bank::Balances>* balances = nullptr;
+  tcp::acceptor acceptor;
+  std::uint16_t port = 0;
+  std::vector<std::thread> threads;
+
+  std::mutex mu;  // cold: connection registry and stop flag
+  std::list<std::weak_ptr<Connection>> connections;
+  bool stopping = false;
+  bool stopped = false;
+
+  std::atomic<std::uint64_t> accepted{0}, requests{0}, error_replies{0}, closed_bad_frames{0};
+};
+
+Status BankService::Impl::Open() {
+  if (options.data_directory.empty()) return Status::InvalidArgument("ServiceOptions::data_directory is required");
+  if (options.io_threads < 1) return Status::InvalidArgument("ServiceOptions::io_threads must be at least 1");
+  if (options.max_frame_bytes < kMinFrameBytes)
+    return Status::InvalidArgument("ServiceOptions::max_frame_bytes must be at least " +
+                                   std::to_string(kMinFrameBytes));
+
+  std::error_code mkdir_error;
+  std::filesystem::create_directories(options.data_directory + "/checkpoints", mkdir_error);
+  if (mkdir_error)
+    return Status::IOError("bank service: creating " + options.data_directory + ": " + mkdir_error.message());
+
+  engine::EngineOptions eo;
+  eo.journal.directory = options.data_directory + "/journal";
+  eo.journal.durability = options.durability;
+  eo.ring_size = options.ring_size;
+  eo.log_to_stderr = options.log_to_stderr;
+  Result<std::unique_ptr<BankEngine>> opened = BankEngine::Open(eo);
+  if (!opened.ok()) return opened.status().WithContext("bank service: opening the engine");
+  engine = std::move(opened).value();
+
+  projections::ProjectorThreadOptions po;
+  po.name = "bank-balances";
+  po.journal_directory = eo.journal.directory;
+  po.registry = &engine->registry();
+  po.cpu = options.projector_cpu;
+  po.checkpoint_directory = options.data_directory + "/checkpoints";
+  Result<std::unique_ptr<projections::ProjectorThread>> created = projections::ProjectorThread::Create(std::move(po));
+  if (!created.ok()) return created.status().WithContext("bank service: creating the projector");
+  projector = std::move(created).value();
+  projections::ProjectorOptions balances_options;
+  balances_options.on_applied = [this](std::uint64_t p) { view.Advance(p); };
+  balances_options.on_halted = [this](std::uint64_t p, const std::string& why) { view.Halt(p, why); };
+  balances = projector->Add<projections::bank::Balances>(std::move(balances_options));
+  RILL_RETURN_IF_ERROR(projector->Start());
+  // A checkpoint may have put the model ahead of any batch the callback has reported yet.
+  view.Advance(balances->applied_position());
+
+  error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.address, ec);
+  if (ec) return Status::InvalidArgument("bank service: address '" + options.address + "': " + ec.message());
+  const tcp::endpoint endpoint(address, options.port);
+  const std::string where = options.address + ":" + std::to_string(options.port);
+  if (acceptor.open(endpoint.protocol(), ec); ec) return Status::IOError("bank service: socket: " + ec.message());
+  if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec)
+    return Status::IOError("bank service: SO_REUSEADDR: " + ec.message());
+  if (acceptor.bind(endpoint, ec); ec) return Status::IOError("bank service: bind " + where + ": " + ec.message());
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec)
+    return Status::IOError("bank service: listen " + where + ": " + ec.message());
+  port = acceptor.local_endpoint().port();
+
+  asio::co_spawn(acceptor.get_executor(), AcceptLoop(), asio::detached);
+  for (int i = 0; i < options.io_threads; ++i) threads.emplace_back([this] { io.run(); });
+  return Status::OK();
+}
+
+asio::awaitable<void> BankService::Impl::AcceptLoop() {
+  asio::steady_timer backoff(acceptor.get_executor());
+  for (;;) {
+    // Each connection gets its own strand: with several io threads, its coroutine still runs
+    // one step at a time.
+    tcp::socket socket(asio::make_strand(io));
+    error_code ec;
+    co_await acceptor.async_accept(socket, asio::redirect_error(kAwait, ec));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // EMFILE and friends: say so, and give the process a moment instead of spinning.
+      if (options.log_to_stderr) std::fprintf(stderr, "bank service: accept: %s\n", ec.message().c_str());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::redirect_error(kAwait, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);  // one small reply per request: never wait for Nagle
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    Register(conn);
+    asio::co_spawn(conn->socket.get_executor(), RunConnection(conn), asio::detached);
+  }
+}
+
+void BankService::Impl::Register(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (stopping) {
+    // Stop already closed the others; this one must not outlive it. Its strand runs the close.
+    asio::post(conn->socket.get_executor(), [conn] {
+      error_code ignored;
+      conn->socket.close(ignored);
+    });
+  }
+  connections.push_back(conn);
+}
+
+void BankService::Impl::Unregister(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard<std::mutex> lock(mu);
+  connections.remove_if([&](const std::weak_ptr<Connection>& w) {
+    auto p = w.lock();
+    return !p || p == conn;
+  });
+}
+
+asio::awaitable<void> BankService::Impl::RunConnection(std::shared_ptr<Connection> conn) {
+  tcp::socket& socket = conn->socket;
+  // Input buffer: frames are parsed in place; grows up to one maximal frame.
+  std::vector<std::uint8_t> in(std::min<std::size_t>(16 * 1024, kFrameHeaderSize + options.max_frame_bytes));
+  std::size_t begin = 0, end = 0;
+  flatbuffers::FlatBufferBuilder fbb(512);
+  error_code ec;
+
+  // Reads until `need` bytes from `begin` are buffered; false on EOF or error.
+  auto fill = [&](std::size_t need) -> asio::awaitable<bool> {
+    if (in.size() - begin < need) {  // make room: move the partial frame to the front
+      std::memmove(in.data(), in.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+      if (in.size() < need) in.resize(need);
+    }
+    while (end - begin < need) {
+      const std::size_t n = co_await socket.async_read_some(asio::buffer(in.data() + end, in.size() - end),
+                                                            asio::redirect_error(kAwait, ec));
+      if (ec) co_return false;
+      end += n;
+    }
+    co_return true;
+  };
+
+  for (;;) {
+    if (!co_await fill(kFrameHeaderSize)) break;
+    const std::uint32_t length = ReadFrameLength(in.data() + begin);
+    if (const FrameCheck check = CheckFrameLength(length, options.max_frame_bytes); check != FrameCheck::kOk) {
+      // The length cannot be trusted, so neither can anything after it: answer and close.
+      const bool too_large = check == FrameCheck::kTooLarge;
+      Error(fbb, 0, too_large ? wire::ErrorCode::FrameTooLarge : wire::ErrorCode::BadLength,
+            too_large ? "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
+                            std::to_string(options.max_frame_bytes)
+                      : "frame of " + std::to_string(length) + " bytes is shorter than the minimum of " +
+                            std::to_string(kMinFrameBytes));
+      requests.fetch_add(1, std::memory_order_relaxed);
+      closed_bad_frames.fetch_add(1, std::memory_order_relaxed);
+      co_await asio::async_write(socket, asio::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
+                                 asio::redirect_error(kAwait, ec));
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      break;
+    }
+    if (!co_await fill(kFrameHeaderSize + length)) break;  // EOF mid-frame: the client gave up
+    if (begin % kFrameAlignment != 0) {
+      // After a frame whose length is not a multiple of 8 (a valid one always is): realign,
+      // so reading its 64-bit fields is never a misaligned load. in.data() is malloc-aligned.
+      std::memmove(in.data(), in.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    co_await Answer({in.data() + begin, kFrameHeaderSize + length}, fbb);
+    begin += kFrameHeaderSize + length;
+    if (begin == end) begin = end = 0;
+    requests.fetch_add(1, std::memory_order_relaxed);
+    co_await asio::async_write(socket, asio::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
+                               asio::redirect_error(kAwait, ec));
+    if (ec) break;
+  }
+  socket.close(ec);
+  Unregister(conn);
+}
+
+asio::awaitable<void> BankService::Impl::Answer(std::span<const std::uint8_t> frame,
+                                                flatbuffers::FlatBufferBuilder& fbb) {
+  const wire::Request* request = VerifyRequest(frame);
+  if (request == nullptr) {
+    Error(fbb, 0, wire::ErrorCode::Malformed, "the frame is not a valid Request (FlatBuffers verification failed)");
+    co_return;
+  }
+  const std::uint64_t id = request->request_id();
+  const wire::Body type = request->body_type();
+  if (type == wire::Body::NONE || type > wire::Body::MAX) {
+    Error(fbb, id, wire::ErrorCode::UnknownType,
+          type == wire::Body::NONE ? std::string("the request has no body")
+                                   : "unknown body type " + std::to_string(static_cast<unsigned>(type)));
+    co_return;
+  }
+
+  if (type == wire::Body::BalanceQuery) {
+    const wire::BalanceQuery* q = request->body_as_BalanceQuery();
+    if (q == nullptr) {
+      Error(fbb, id, wire::ErrorCode::Malformed, "BalanceQuery without its table");
+      co_return;
+    }
+    if (q->min_position() > view.position()) {
+      const Status s = co_await engine::async_wait_for(view, q->min_position(), kAwait);
+      if (!s.ok()) {
+        Error(fbb, id, wire::ErrorCode::Unavailable, s.ToString());
+        co_return;
+      }
+    }
+    // The position first: the model read after it is as of that position or later.
+    const std::uint64_t applied = balances->applied_position();
+    const std::optional<projections::bank::AccountBalance> b = balances->model().Get(q->account());
+    BalanceAnswer answer{.account = q->account(), .applied_position = applied};
+    if (b) {
+      answer.found = true;
+      answer.balance = b->balance;
+      answer.version = b->version;
+      answer.closed = b->state == projections::bank::AccountState::kClosed;
+    }
+    BuildBalanceReply(fbb, id, answer);
+    co_return;
+  }
+
+  const std::optional<bank::Command> command = ToCommand(*request);
+  const std::optional<engine::AckLevel> ack = ToAckLevel(request->ack());
+  if (!command || !ack) {
+    Error(fbb, id, wire::ErrorCode::Malformed, !command ? "a command type without its table" : "ack out of range");
+    co_return;
+  }
+  const engine::CommandMeta meta{.command_id = request->command_id(), .expected_version = request->expected_version()};
+  const engine::CommandOutcome outcome = *ack == engine::AckLevel::kApplied
+                                             ? co_await engine::async_submit(*engine, *command, meta, view, kAwait)
+                                             : co_await engine::async_submit(*engine, *command, meta, *ack, kAwait);
+  BuildOutcomeReply(fbb, id, outcome);
+}
+
+void BankService::Impl::Stop() {
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopped) return;
+    stopped = true;
+    stopping = true;
+    for (const auto& w : connections)
+      if (auto c = w.lock()) open.push_back(std::move(c));
+  }
+  // Each close runs on the strand that owns the object.
+  asio::post(acceptor.get_executor(), [this] {
+    error_code ignored;
+    acceptor.close(ignored);
+  });
+  for (auto& c : open) {
+    asio::post(c->socket.get_executor(), [c] {
+      error_code ignored;
+      c->socket.close(ignored);
+    });
+  }
+  open.clear();
+  // Commands in flight complete (decided, or kShutdown) and their handlers are posted; the
+  // connections then find their sockets closed and end.
+  if (engine) engine->Stop();
+  if (projector) projector->Stop();
+  view.Close("the bank service is stopping");
+  // Every op holds work on io until its handler ran, so run() returns once all are done.
+  for (std::thread& t : threads) t.join();
+  threads.clear();
+}
+
+BankService::BankService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BankService::~BankService() { Stop(); }
+
+Result<std::unique_ptr<BankService>> BankService::Start(ServiceOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (Status s = impl->Open(); !s.ok()) {
+    impl->Stop();
+    return s;
+  }
+  return Result<std::unique_ptr<BankService>>(std::unique_ptr<BankService>(new BankService(std::move(impl))));
+}
+
+void BankService::Stop() {
+  if (impl_) impl_->Stop();
+}
+std::uint16_t BankService::port() const noexcept { return impl_->port; }
+ServiceStats BankService::stats() const noexcept {
+  return {impl_->accepted.load(std::memory_order_relaxed), impl_->requests.load(std::memory_order_relaxed),
+          impl_->error_replies.load(std::memory_order_relaxed),
+          impl_->closed_bad_frames.load(std::memory_order_relaxed)};
+}
+BankEngine& BankService::engine() noexcept { return *impl_->engine; }
+engine::AppliedView& BankService::balances_view() noexcept { return impl_->view; }
+const projections::bank::Balances& BankService::balances() const noexcept { return impl_->balances->model(); }
+
+}  // namespace rill::examples::bank_service

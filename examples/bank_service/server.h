@@ -1,0 +1,87 @@
+// rill/examples/bank_service/server.h: the bank ledger as a TCP service: an embedded
+// Engine<BankDomain>, a Balances read model on a projector thread for queries, and an Asio
+// server whose connections are C++20 coroutines speaking protocol.fbs frames.
+//
+//   rill::examples::bank_service::ServiceOptions o;
+//   o.data_directory = "/var/lib/bank";            // journal/ and checkpoints/ below it
+//   o.port = 7070;                                 // 0: an ephemeral port, see port()
+//   auto service = rill::examples::bank_service::BankService::Start(o);
+//   if (!service.ok()) return die(service.status());
+//   std::printf("listening on 127.0.0.1:%u\n", (*service)->port());
+//   ...
+//   (*service)->Stop();                            // or the destructor
+//
+// Per connection, one request at a time: read a frame, verify it, submit the command with
+// rill::engine::async_submit (or answer a balance query from the read model, waiting with
+// async_wait_for for a min_position), write the reply. A malformed frame gets an Error reply;
+// one whose length cannot be trusted (too short, too large) also closes its connection.
+// Nothing a client sends can crash the server or touch another connection.
+// It binds to 127.0.0.1 unless told otherwise.
+//
+// Thread safety: Start/Stop from one controlling thread; the getters from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rill/base/result.h"
+#include "rill/base/status.h"
+#include "rill/engine/applied_view.h"
+#include "rill/engine/engine.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/bank_service/protocol.h"
+#include "rill/journal/options.h"
+#include "rill/projections/bank/balances.h"
+
+namespace rill::examples::bank_service {
+
+using BankEngine = engine::Engine<bank::BankDomain>;
+
+struct ServiceOptions {
+  std::string data_directory;  // required: <dir>/journal and <dir>/checkpoints
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: ephemeral
+  int io_threads = 1;      // threads running the io_context; connections are strands
+  std::uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+  journal::Durability durability = journal::Durability::kNone;
+  std::size_t ring_size = 4096;
+  int projector_cpu = -1;     // pin the balances projector; -1: no pinning
+  bool log_to_stderr = true;  // engine start-up reports, accept errors
+};
+
+// Relaxed counters: informational.
+struct ServiceStats {
+  std::uint64_t connections = 0;        // accepted so far
+  std::uint64_t requests = 0;           // frames answered (including error replies)
+  std::uint64_t error_replies = 0;      // Error replies sent
+  std::uint64_t closed_bad_frames = 0;  // connections closed for an untrustworthy length
+};
+
+class BankService {
+ public:
+  // Opens (recovers) the engine, starts the projector, binds, and starts the io threads.
+  static Result<std::unique_ptr<BankService>> Start(ServiceOptions options);
+  ~BankService();  // Stop()
+  BankService(const BankService&) = delete;
+  BankService& operator=(const BankService&) = delete;
+
+  // Stops accepting and closes every connection, stops the engine (commands in flight get
+  // their outcome, or kShutdown), the projector and the view, then joins the io threads.
+  // Idempotent.
+  void Stop();
+
+  std::uint16_t port() const noexcept;
+  ServiceStats stats() const noexcept;
+  BankEngine& engine() noexcept;
+  engine::AppliedView& balances_view() noexcept;
+  const projections::bank::Balances& balances() const noexcept;
+
+ private:
+  struct Impl;
+  explicit BankService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rill::examples::bank_service
