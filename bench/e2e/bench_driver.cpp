@@ -343,7 +343,9 @@ class Producer {
       Collect(now);
       const bool timed_out = c_.commands_per_producer == 0 && now >= end_ns;
       if (timed_out || !MaySend()) break;
-      const std::uint64_t due = std::min<std::uint64_t>(schedule.DueBy(now), result_.submitted + Remaining());
+      // Capped by a fixed command count, if any (submitted + Remaining() would wrap without one).
+      std::uint64_t due = schedule.DueBy(now);
+      if (c_.commands_per_producer != 0) due = std::min(due, c_.commands_per_producer);
       const std::size_t k =
           static_cast<std::size_t>(std::min<std::uint64_t>(due - result_.submitted, n_ - outstanding_));
       if (k != 0) {
