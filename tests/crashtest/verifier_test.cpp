@@ -3,7 +3,9 @@
 #include "rill/tools/crashtest/verifier.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
+#include <string>
 
 #include "crashtest_test_util.h"
 
@@ -28,6 +30,23 @@ std::map<std::uint64_t, std::uint64_t> Versions(BankEngine& e) {
       e.ForEachAggregate([&](std::uint64_t id, std::uint64_t version, const bk::Account&) { v[id] = version; }).ok());
   return v;
 }
+
+// A journal the real engine wrote (the seeded workload, then `more`), closed, with each
+// account's stream version: what the tamper tests below start from.
+struct WrittenJournal {
+  explicit WrittenJournal(const std::function<void(BankEngine&, Ledger&)>& more = {}) {
+    auto e = OpenEngine(dir(), rill::journal::Durability::kNone);
+    RunWorkload(*e, ledger, 0);
+    if (more) more(*e, ledger);
+    versions = Versions(*e);
+  }
+  std::string dir() const { return tmp.Sub("j"); }
+  VerifyReport Verify() const { return VerifyJournal(Options(dir()), ledger); }
+
+  TempDir tmp{"rill-crashtest"};
+  Ledger ledger{kAccounts};
+  std::map<std::uint64_t, std::uint64_t> versions;
+};
 
 }  // namespace
 
@@ -75,80 +94,61 @@ TEST_CASE("verifier: a command acknowledged as rejected but journaled is a viola
 }
 
 TEST_CASE("verifier: a command journaled twice is a violation", "[crashtest][verifier]") {
-  TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kNone);
-  RunWorkload(*e, ledger, 0);
   const std::uint64_t deposit_id = Ledger::WorkloadId(1, 0);
-  REQUIRE(Run(*e, ledger, deposit_id, bk::Deposit{2, 500}).accepted());
-  const auto versions = Versions(*e);
-  e.reset();
+  WrittenJournal j([&](BankEngine& e, Ledger& ledger) {
+    REQUIRE(Run(e, ledger, deposit_id, bk::Deposit{2, 500}).accepted());
+  });
   {  // the same command applied again in a later batch: versions and money still add up
-    Tamper t(tmp.Sub("j"));
-    t.Add<fb::Deposited>(2, versions.at(2) + 1, deposit_id,
+    Tamper t(j.dir());
+    t.Add<fb::Deposited>(2, j.versions.at(2) + 1, deposit_id,
                          [](flatbuffers::FlatBufferBuilder& b) { return fb::CreateDeposited(b, 500); });
     t.Commit();
   }
-  const VerifyReport r = VerifyJournal(Options(tmp.Sub("j")), ledger);
+  const VerifyReport r = j.Verify();
   REQUIRE(r.violation);
   CHECK_THAT(*r.violation, Catch::Contains("is journaled twice"));
 }
 
 TEST_CASE("verifier: a transfer journaled with one half is a violation", "[crashtest][verifier]") {
-  TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kNone);
-  RunWorkload(*e, ledger, 0);
-  const auto versions = Versions(*e);
-  e.reset();
+  WrittenJournal j;
   const std::uint64_t id = Ledger::WorkloadId(1, 5);
-  (void)ledger.Absorb(WireRecord::Sent(id, bk::Transfer{1, 2, 100}, rill::engine::AckLevel::kJournaled, false), 1);
+  (void)j.ledger.Absorb(WireRecord::Sent(id, bk::Transfer{1, 2, 100}, rill::engine::AckLevel::kJournaled, false), 1);
   {
-    Tamper t(tmp.Sub("j"));
-    t.Add<fb::TransferSent>(1, versions.at(1) + 1, id,
+    Tamper t(j.dir());
+    t.Add<fb::TransferSent>(1, j.versions.at(1) + 1, id,
                             [](flatbuffers::FlatBufferBuilder& b) { return fb::CreateTransferSent(b, 2, 100); });
     t.Commit();
   }
-  const VerifyReport r = VerifyJournal(Options(tmp.Sub("j")), ledger);
+  const VerifyReport r = j.Verify();
   REQUIRE(r.violation);
   CHECK_THAT(*r.violation, Catch::Contains("transfer 100 from account 1 to 2"));
 }
 
 TEST_CASE("verifier: an event of a command no child sent is a violation", "[crashtest][verifier]") {
-  TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kNone);
-  RunWorkload(*e, ledger, 0);
-  const auto versions = Versions(*e);
-  e.reset();
+  WrittenJournal j;
   {
-    Tamper t(tmp.Sub("j"));
-    t.Add<fb::Deposited>(3, versions.at(3) + 1, Ledger::WorkloadId(1, 77),
+    Tamper t(j.dir());
+    t.Add<fb::Deposited>(3, j.versions.at(3) + 1, Ledger::WorkloadId(1, 77),
                          [](flatbuffers::FlatBufferBuilder& b) { return fb::CreateDeposited(b, 1); });
     t.Commit();
   }
-  const VerifyReport r = VerifyJournal(Options(tmp.Sub("j")), ledger);
+  const VerifyReport r = j.Verify();
   REQUIRE(r.violation);
   CHECK_THAT(*r.violation, Catch::Contains("which no child sent"));
 }
 
 TEST_CASE("verifier: a stream version gap is a violation", "[crashtest][verifier]") {
-  TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kNone);
-  RunWorkload(*e, ledger, 0);
-  const auto versions = Versions(*e);
-  e.reset();
+  WrittenJournal j;
   const std::uint64_t id = Ledger::WorkloadId(1, 9);
-  (void)ledger.Absorb(WireRecord::Sent(id, bk::Deposit{3, 10}, rill::engine::AckLevel::kJournaled, false), 1);
+  (void)j.ledger.Absorb(WireRecord::Sent(id, bk::Deposit{3, 10}, rill::engine::AckLevel::kJournaled, false), 1);
   {
-    Tamper t(tmp.Sub("j"));
-    t.Add<fb::Deposited>(3, versions.at(3) + 2, id,
+    Tamper t(j.dir());
+    t.Add<fb::Deposited>(3, j.versions.at(3) + 2, id,
                          [](flatbuffers::FlatBufferBuilder& b) { return fb::CreateDeposited(b, 10); });
     t.Commit();
   }
   // The engine's own replay refuses the gap first; either way it is reported.
-  const VerifyReport r = VerifyJournal(Options(tmp.Sub("j")), ledger);
+  const VerifyReport r = j.Verify();
   REQUIRE(r.violation);
   CHECK_THAT(*r.violation, Catch::Contains("version"));
 }

@@ -6,10 +6,8 @@
 #include <string>
 
 #include "inspect_test_util.h"
-#include "rill/engine/engine.h"
-#include "rill/engine/event_record.h"
 #include "rill/examples/bank/bank_domain.h"
-#include "rill/journal/journal_reader.h"
+#include "rill/tests/support/bank_digest_journal.h"
 #include "rill/tools/inspect/inspect_dump.h"
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
@@ -42,41 +40,12 @@ inspect::StatsOptions Stats(const std::string& dir) {
   return o;
 }
 
-// 40 commands through Engine<BankDomain> with a digest record every 4 commands.
-void WriteEngineJournal(const std::string& dir) {
-  rill::engine::EngineOptions o;
-  o.journal.directory = dir;
-  o.journal.segment_size = 1 << 20;
-  o.ring_size = 1024;
-  o.log_to_stderr = false;
-  o.digest_interval_commands = 4;
-  auto e = rill::engine::Engine<BankDomain>::Open(o);
-  INFO(e.status().ToString());
-  REQUIRE(e.ok());
-  for (std::uint64_t i = 1; i <= 4; ++i)
-    REQUIRE((*e)->execute(OpenAccount{.account = i, .owner = 100 + i, .currency = 978}, {.command_id = i}).accepted());
-  for (std::uint64_t i = 5; i <= 40; ++i)
-    REQUIRE((*e)->execute(Deposit{.account = i % 4 + 1, .amount = static_cast<std::int64_t>(i)}, {.command_id = i})
-                .accepted());
-  (*e)->Stop();
-}
-
-std::uint64_t CountDigests(const std::string& dir) {
-  auto r = rill::journal::JournalReader::Open({.directory = dir});
-  REQUIRE(r.ok());
-  std::uint64_t n = 0;
-  rill::journal::Record rec;
-  while ((*r)->Next(&rec) == rill::journal::ReadStatus::kRecord) n += rec.type == rill::engine::kDigestRecordType;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("inspect reads an engine journal with digest records", "[tools][inspect][digest]") {
   TempDir tmp("rill-inspect-digest");
   const std::string dir = tmp.Sub("j");
-  WriteEngineJournal(dir);
-  const std::uint64_t digests = CountDigests(dir);
+  const std::uint64_t digests = rill::test::WriteBankDigestJournal(dir).digests;
   REQUIRE(digests >= 1);
   const std::string other =
       "other records: " + std::to_string(digests) + " (record type 2 digest: " + std::to_string(digests) + ")";
