@@ -28,6 +28,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "rill/base/splitmix64.h"
+
 namespace rill::engine {
 
 template <typename D>
@@ -64,12 +66,7 @@ template <typename T>
 constexpr bool kScalar = std::is_integral_v<T> || std::is_enum_v<T> || std::is_floating_point_v<T>;
 
 // splitmix64: odd multipliers for the fields, fixed at compile time.
-constexpr std::uint64_t SplitMix(std::uint64_t i) {
-  std::uint64_t z = 0x9E3779B97F4A7C15ULL * (i + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (z ^ (z >> 31)) | 1;
-}
+constexpr std::uint64_t SplitMix(std::uint64_t i) { return SplitMix64Mix(SplitMix64::kGamma * (i + 1)) | 1; }
 
 // The state's fields, each times its own odd constant, summed: independent multiplies that
 // the CPU overlaps (a few ns per state), made non-linear by AggregateHash's final mix. An

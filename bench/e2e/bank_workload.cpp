@@ -27,7 +27,7 @@ std::int64_t NetDeposit(const bank::Command& command) noexcept {
 
 BankCommandStream::BankCommandStream(const BankWorkloadOptions& options, int producer)
     // Distinct, well-mixed seeds per producer: splitmix64 decorrelates adjacent states.
-    : state_(options.seed * 0x2545f4914f6cdd1dull + static_cast<std::uint64_t>(producer) * 0x9e3779b97f4a7c15ull),
+    : rng_(options.seed * 0x2545f4914f6cdd1dull + static_cast<std::uint64_t>(producer) * 0x9e3779b97f4a7c15ull),
       next_id_(2 * options.accounts + 1 + static_cast<std::uint64_t>(producer)),
       id_stride_(static_cast<std::uint64_t>(options.producers)),
       accounts_(options.accounts),

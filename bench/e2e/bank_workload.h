@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "rill/base/splitmix64.h"
 #include "rill/engine/domain.h"
 #include "rill/examples/bank/bank_domain.h"
 
@@ -77,14 +78,9 @@ class BankCommandStream {
   }
 
  private:
-  std::uint64_t Random() noexcept {  // splitmix64
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t Random() noexcept { return rng_.Next(); }
 
-  std::uint64_t state_;
+  SplitMix64 rng_;
   std::uint64_t next_id_;
   std::uint64_t id_stride_;
   std::uint64_t accounts_;

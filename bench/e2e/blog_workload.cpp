@@ -46,7 +46,7 @@ std::vector<BlogCommand> BlogSetupCommands(const BlogWorkloadOptions& o) {
 }
 
 BlogCommandStream::BlogCommandStream(const BlogWorkloadOptions& o, int producer)
-    : state_(o.seed * 0x2545f4914f6cdd1dull + static_cast<std::uint64_t>(producer) + 1),
+    : rng_(o.seed * 0x2545f4914f6cdd1dull + static_cast<std::uint64_t>(producer) + 1),
       next_id_(2 * o.posts + 1 + static_cast<std::uint64_t>(producer)),
       next_draft_(o.posts + 1 + static_cast<std::uint64_t>(producer)),
       id_stride_(static_cast<std::uint64_t>(o.producers)),

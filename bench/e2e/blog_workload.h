@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rill/base/splitmix64.h"
 #include "rill/engine/domain.h"
 #include "rill/examples/blog/blog_domain.h"
 
@@ -71,14 +72,9 @@ class BlogCommandStream {
   std::uint64_t AuthorOf(std::uint64_t post) const noexcept { return 1 + post % authors_; }
 
  private:
-  std::uint64_t Random() noexcept {  // splitmix64
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t Random() noexcept { return rng_.Next(); }
 
-  std::uint64_t state_;
+  SplitMix64 rng_;
   std::uint64_t next_id_;
   std::uint64_t next_draft_;
   std::uint64_t id_stride_;

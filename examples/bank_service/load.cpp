@@ -1,6 +1,7 @@
 // The load generator (load.h).
 #include <utility>  // before Asio (TOOLCHAIN.md §6.7)
 
+#include "rill/base/splitmix64.h"
 #include "rill/examples/bank_service/load.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -28,14 +29,6 @@ std::uint64_t NowNs() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
 }
 
-// splitmix64: a fast, well-mixed generator; each connection has its own.
-std::uint64_t Next(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // One measured connection: its socket, its own histogram and its view of the balances.
 struct Driver {
   explicit Driver(asio::io_context& io) : socket(asio::make_strand(io)) {}
@@ -45,7 +38,7 @@ struct Driver {
   bench::LatencyHistogram histogram;
   std::vector<std::int64_t> delta;  // per account (index = id - first_account): accepted effects
   std::uint64_t commands = 0, commands_done = 0, accepted = 0, rejected = 0, errors = 0, max_position = 0;
-  std::uint64_t rng = 0;
+  SplitMix64 rng;  // each connection has its own
   std::string error;
 };
 
@@ -58,9 +51,9 @@ asio::awaitable<void> Drive(Driver& d, const LoadOptions& o, int index) {
   error_code ec;
   for (std::uint64_t i = 0; i < d.commands; ++i) {
     const RequestHeader h{.request_id = i + 1, .ack = o.ack};
-    const std::uint64_t r = Next(d.rng);
-    const std::uint64_t a = o.first_account + Next(d.rng) % o.accounts;
-    const auto amount = static_cast<std::int64_t>(1 + Next(d.rng) % static_cast<std::uint64_t>(o.max_amount));
+    const std::uint64_t r = d.rng.Next();
+    const std::uint64_t a = o.first_account + d.rng.Next() % o.accounts;
+    const auto amount = static_cast<std::int64_t>(1 + d.rng.Next() % static_cast<std::uint64_t>(o.max_amount));
     std::uint64_t b = a;
     if (o.queries_only) {
       BuildBalanceQuery(d.fbb, h.request_id, a);
@@ -82,7 +75,7 @@ asio::awaitable<void> Drive(Driver& d, const LoadOptions& o, int index) {
     } else if (kind < 7) {
       BuildWithdraw(d.fbb, h, a, amount);
     } else {
-      b = o.first_account + (a - o.first_account + 1 + Next(d.rng) % (o.accounts - 1)) % o.accounts;
+      b = o.first_account + (a - o.first_account + 1 + d.rng.Next() % (o.accounts - 1)) % o.accounts;
       BuildTransfer(d.fbb, h, a, b, amount);
     }
     const std::uint64_t start = NowNs();
@@ -201,7 +194,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
     d->socket.set_option(tcp::no_delay(true), ec);
     const auto n = static_cast<std::uint64_t>(o.connections);
     d->commands = o.commands / n + (static_cast<std::uint64_t>(i) < o.commands % n ? 1 : 0);
-    d->rng = o.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(i);
+    d->rng = SplitMix64(o.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(i));
     d->delta.assign(o.accounts, 0);
     drivers.push_back(std::move(d));
   }
