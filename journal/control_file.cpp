@@ -7,9 +7,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <new>
 
 #include "rill/base/futex.h"
+#include "rill/base/regular_file.h"
+#include "rill/journal/io.h"
 
 namespace rill::journal {
 namespace {
@@ -69,39 +72,88 @@ Result<ControlBlock*> MapControl(const std::string& path, int fd, bool writable)
 
 }  // namespace
 
-Result<std::unique_ptr<ControlFile>> ControlFile::OpenForWriter(const std::string& dir, std::uint64_t committed,
-                                                                std::uint64_t segment_size) {
+Result<RecordedState> ReadRecordedState(const std::string& dir) {
   const std::string path = dir + "/control";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("open control file " + path, errno);
+  Result<int> fd = OpenRegularFile(path, O_RDONLY, "control file");
+  if (!fd.ok()) return fd.status().IsNotFound() ? Result<RecordedState>(RecordedState{}) : fd.status();
+  // pread into plain bytes: the writer is gone (or this is a tool) and the fields are read by offset.
+  std::byte buf[sizeof(ControlBlock)] = {};
+  const ssize_t n = ::pread(*fd, buf, sizeof buf, 0);
+  ::close(*fd);
+  RecordedState out;
+  if (n != static_cast<ssize_t>(sizeof buf)) return out;  // never initialised (or cut): nothing recorded
+  auto u64 = [&](std::size_t off) {
+    std::uint64_t v;
+    std::memcpy(&v, buf + off, sizeof v);
+    return v;
+  };
+  auto u32 = [&](std::size_t off) {
+    std::uint32_t v;
+    std::memcpy(&v, buf + off, sizeof v);
+    return v;
+  };
+  if (u64(0) != kControlMagic) return out;
+  out.present = true;
+  out.version = u32(8);
+  out.writer_pid = u32(12);
+  out.committed = u64(offsetof(ControlBlock, committed_position));
+  out.durable = u64(offsetof(ControlBlock, durable_position));
+  out.retained_from = out.version >= 2 ? u64(offsetof(ControlBlock, retained_from)) : 0;
+  return out;
+}
+
+Result<std::unique_ptr<ControlFile>> ControlFile::OpenForWriter(const std::string& dir, std::uint64_t committed,
+                                                                std::uint64_t segment_size,
+                                                                std::uint64_t retained_from) {
+  const std::string path = dir + "/control";
+  Result<int> opened = OpenRegularFile(path, O_RDWR | O_CREAT, "control file");
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   // Reused, never recreated: readers that already map it keep seeing the live writer.
-  if (const int err = posix_fallocate(fd, 0, kControlSize); err != 0) {
+  if (const int err = io::Fallocate(fd, kControlSize, path); err != 0) {
     ::close(fd);
     return Status::FromErrno("size control file " + path, err);
   }
   Result<ControlBlock*> block = MapControl(path, fd, true);
   if (!block.ok()) return block.status();
   ControlBlock* b = *block;
-  b->version = 1;
+  b->version = kControlVersion;
   b->writer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_relaxed);
   b->segment_size = segment_size;
   b->sync_failed.store(0, std::memory_order_relaxed);
   b->committed_position.store(committed, std::memory_order_release);
   b->durable_position.store(committed, std::memory_order_release);  // recovery synced what it kept
+  b->retained_from.store(retained_from, std::memory_order_relaxed);
   std::atomic_ref<std::uint64_t>(b->magic).store(kControlMagic, std::memory_order_release);
-  return std::unique_ptr<ControlFile>(new ControlFile(b, true));
+  std::unique_ptr<ControlFile> control(new ControlFile(b, true, path));
+  // A salvage may have lowered the durable floor: that must reach the disk before the journal
+  // grows again, or a power loss could bring back a floor above what the segments hold.
+  RILL_RETURN_IF_ERROR(control->SyncPage());
+  return control;
+}
+
+Status ControlFile::SyncPage() const {
+  if (const int err = io::Msync(block_, kControlSize, path_); err != 0)
+    return Status::FromErrno("msync control file " + path_, err);
+  return Status::OK();
+}
+
+Status ControlFile::RecordRetention(std::uint64_t first_kept) {
+  block_->retained_from.store(first_kept, std::memory_order_relaxed);  // read by recovery, under the lock
+  return SyncPage();
 }
 
 Result<std::unique_ptr<ControlFile>> ControlFile::OpenReadOnly(const std::string& dir) {
   const std::string path = dir + "/control";
   // Read-write only so a tailer can register as a waiter (see WaitOn); it writes nothing else.
   bool writable = true;
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0 && errno == EACCES) {
+  Result<int> opened = OpenRegularFile(path, O_RDWR, "control file");
+  if (!opened.ok() && opened.status().IsIOError()) {  // EACCES: a reader without write permission
     writable = false;
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    opened = OpenRegularFile(path, O_RDONLY, "control file");
   }
-  if (fd < 0) return Status::FromErrno("open control file " + path, errno);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   struct stat st {};
   if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < kControlSize) {
     ::close(fd);
@@ -113,7 +165,7 @@ Result<std::unique_ptr<ControlFile>> ControlFile::OpenReadOnly(const std::string
     ::munmap(*block, kControlSize);
     return Status::NotFound("control file " + path + " is not initialised yet: open a writer first");
   }
-  return std::unique_ptr<ControlFile>(new ControlFile(*block, writable));
+  return std::unique_ptr<ControlFile>(new ControlFile(*block, writable, path));
 }
 
 ControlFile::~ControlFile() { ::munmap(block_, kControlSize); }

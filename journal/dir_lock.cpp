@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <string>
 
+#include "rill/journal/io.h"
+
 namespace rill::journal {
 
 Result<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir) {
@@ -25,7 +27,11 @@ Result<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir) {
                         ": stop that writer, or open a JournalReader for read-only access");
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  if (const int err = io::Ftruncate(fd, 0, path); err != 0) {
+    ::close(fd);
+    return Status::FromErrno("truncate lock file " + path + " (to write this process's pid)", err);
+  }
+  if (::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     const int err = errno;
     ::close(fd);
     return Status::FromErrno("write pid to " + path, err);

@@ -18,13 +18,16 @@ Syncer::Syncer(Durability policy, SyncMethod method, std::uint32_t interval_ms, 
   thread_ = std::thread([this] { Run(); });
 }
 
-Syncer::~Syncer() {
+Syncer::~Syncer() { (void)Stop(); }
+
+Status Syncer::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   cv_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();  // Run syncs what was posted before it returns
+  return error();
 }
 
 Status Syncer::error() const {
@@ -34,6 +37,7 @@ Status Syncer::error() const {
 
 void Syncer::Post(const std::shared_ptr<SegmentFile>& seg, std::size_t end, std::uint64_t position) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!error_.ok()) return;  // never synced again: keep no segment alive for it
   if (pending_.empty() || pending_.back().seg.get() != seg.get()) {
     pending_.push_back({seg, end});
   } else {
@@ -85,10 +89,24 @@ void Syncer::Run() {
     }
     lock.lock();
     if (!s.ok()) {
-      error_ = s.WithContext("journal " + dir_ + " could not make committed batches durable; appends are stopped");
+      const std::uint64_t last = durable_.load(std::memory_order_relaxed);  // only this thread stores it
+      // The cause first (call, file, errno text): the engine's rejections keep ~110 characters.
+      const std::string why = std::string(s.message()) + "; journal " + dir_ + ": nothing after position " +
+                              std::to_string(last) + " was made durable, and a failed sync is never retried; " +
+                              "appends are stopped: fix the disk, then reopen the journal";
+      error_ = s.IsNoSpace() ? Status::NoSpace(why) : Status::IOError(why);
+      pending_.clear();
       failed_.store(true, std::memory_order_release);
       control_->block().sync_failed.store(1, std::memory_order_release);
-      control_->PublishDurable(durable_.load(std::memory_order_relaxed));  // wake waiters to see the failure
+      // Republishing the unchanged position wakes WaitDurable sleepers (any process), which then
+      // see sync_failed. The callback outside the lock (it may take the consumer's locks): it
+      // runs after failed_ is set, so whoever it wakes finds the failure.
+      control_->PublishDurable(last);
+      if (on_durable_) {
+        lock.unlock();
+        on_durable_(last);
+        lock.lock();
+      }
     }
   }
 }

@@ -4,8 +4,14 @@
 // B = position P" after each batch and never waits; the syncer takes everything posted so
 // far, makes it durable with one msync/fdatasync per segment (group commit: the writer keeps
 // appending while the previous group syncs), then publishes P as durable in the control file
-// and calls on_durable(P). A sync error stops durability for good: failed() turns true and
-// the writer refuses further appends.
+// and calls on_durable(P). A sync error stops durability for good (the PostgreSQL "fsyncgate"
+// lesson: after a failed msync/fdatasync the kernel may have marked the pages clean without
+// writing them, so a retry that succeeds proves nothing): the syncer never syncs again, never
+// publishes a durable position beyond the last successful sync, failed() turns true, every
+// WaitDurable waiter (in any process) is woken with the failure, the writer refuses further
+// appends, and on_durable is called once more with the last durable position, unchanged (it
+// claims nothing new), so that a consumer woken only by on_durable (the engine's writer,
+// holding durable acknowledgements) wakes up and finds the failure in failed()/error().
 // Thread safety: Post from the writer thread only; the rest from any thread.
 #pragma once
 
@@ -27,7 +33,10 @@ class Syncer {
  public:
   Syncer(Durability policy, SyncMethod method, std::uint32_t interval_ms, std::string dir, ControlFile* control,
          std::function<void(std::uint64_t)> on_durable);
-  ~Syncer();  // syncs what was posted, then stops
+  ~Syncer();  // Stop()
+  // Syncs what was posted (unless a sync already failed), stops the thread and returns the
+  // sync error, if any. Idempotent.
+  Status Stop();
   void Post(const std::shared_ptr<SegmentFile>& seg, std::size_t end, std::uint64_t position);
   // Interval policy: sync what was posted now instead of at the next tick (JournalWriter::Sync).
   void SyncNow();

@@ -11,6 +11,7 @@
 
 #include "rill/journal/batch_parser.h"
 #include "rill/journal/control_file.h"
+#include "rill/journal/damage_scan.h"
 #include "rill/journal/segment_dir.h"
 #include "rill/journal/segment_file.h"
 
@@ -77,8 +78,25 @@ class JournalReader::Impl {
                                      " starts at position " + std::to_string((*next)->header().first_position) +
                                      "; open the writer to run recovery"));
     }
+    if (Status s = CheckLeaving(); !s.ok()) return Fail(std::move(s));
     Enter(std::move(next).value(), index_ + 1);
     return ReadStatus::kRecord;
+  }
+
+  // A segment the journal continues after must be whole (a sealed segment never grows) and
+  // hold nothing committed after its last batch: the verdict CheckJournal gives, applied as
+  // the reader passes (journal_verifier.h). Runs once per segment switch.
+  Status CheckLeaving() const {
+    if (cur_->size() != cur_->header().segment_size)
+      return Status::Corruption("segment " + cur_->name() + ": the file holds " + std::to_string(cur_->size()) +
+                                " bytes but its header says " + std::to_string(cur_->header().segment_size) +
+                                " (a sealed segment must be whole); run `rill inspect verify`");
+    const AfterEnd after = InspectAfterEnd(cur_->data(), limit_, batch_offset_, next_pos_);
+    if (after.valid_batch_after)
+      return Status::Corruption(Where(cur_->name(), batch_offset_) + ": the batch at position " +
+                                std::to_string(next_pos_) + " is missing, followed by committed batches (offset " +
+                                std::to_string(after.valid_batch_offset) + "); run `rill inspect verify`");
+    return Status::OK();
   }
 
   ReadStatus Fail(Status s) {
@@ -126,6 +144,7 @@ class JournalReader::Impl {
             return Fail(Status::Corruption("segment " + (*next)->name() + " offset 0: starts at position " +
                                            std::to_string((*next)->header().first_position) + ", expected " +
                                            std::to_string(next_pos_)));
+          if (Status s = CheckLeaving(); !s.ok()) return Fail(std::move(s));
           Enter(std::move(next).value(), index_ + 1);
           continue;
         }

@@ -18,6 +18,7 @@
 #include "rill/journal/control_file.h"
 #include "rill/journal/dir_lock.h"
 #include "rill/journal/durability.h"
+#include "rill/journal/io.h"
 #include "rill/journal/segment_dir.h"
 #include "rill/journal/segment_preparer.h"
 
@@ -64,7 +65,20 @@ class JournalWriter::Impl {
   std::int64_t last_ts_ = 0;
   bool failed_ = false;
   Status failure_;
+  // The first failed sync (the syncer's, or Sync()/Close() under kNone). Final: this writer
+  // never syncs again, so it never follows a failed sync with a successful one and a claim of
+  // durability (PostgreSQL's fsyncgate: the failed sync may have dropped the dirty pages).
+  Status sync_failure_;
+  std::uint64_t synced_below_index_ = 0;  // kNone: SyncCommitted synced every segment below it
+  Status SyncCommitted();
+  void NoteSyncFailure(const Status& why) {
+    if (sync_failure_.ok()) sync_failure_ = why;
+    if (!failed_) (void)Fail(why);  // appends stop: nothing after this could become durable
+  }
   std::uint64_t appends_ = 0, batches_ = 0, bytes_ = 0;
+  // Close() unmaps the control file; the getters then answer from these (the last values).
+  std::uint64_t closed_committed_ = 0, closed_durable_ = 0;
+  JournalStats closed_stats_{};
 #ifndef NDEBUG
   std::thread::id owner_;  // the thread of the first append
 #endif
@@ -207,6 +221,7 @@ Result<std::span<std::byte>> JournalWriter::Impl::ReserveSlow(std::size_t bytes,
          "JournalWriter appends from two threads: only the engine's writer thread may call Reserve/CommitBatch");
 #endif
   if (failed_) return Refused();
+  if (!control_) return Status::Unavailable("journal " + opt_.directory + " is closed: reopen it to append");
   if (syncer_ && syncer_->failed()) {
     AbortBatch();
     (void)Fail(syncer_->error());
@@ -241,14 +256,21 @@ Result<std::uint64_t> JournalWriter::CommitBatch(std::int64_t timestamp_ns) { re
 void JournalWriter::AbortBatch() noexcept { impl_->AbortBatch(); }
 
 std::uint64_t JournalWriter::committed_position() const noexcept {
+  if (!impl_->control_) return impl_->closed_committed_;  // after Close()
   return impl_->control_->block().committed_position.load(std::memory_order_acquire);
 }
 
 std::uint64_t JournalWriter::durable_position() const noexcept {
+  if (!impl_->control_) return impl_->closed_durable_;
   return impl_->control_->block().durable_position.load(std::memory_order_acquire);
 }
 
 Status JournalWriter::WaitDurable(std::uint64_t position, std::int64_t timeout_ns) const {
+  if (!impl_->control_) {
+    if (position <= impl_->closed_durable_) return Status::OK();
+    if (!impl_->sync_failure_.ok()) return impl_->sync_failure_;  // why it never became durable
+    return Status::Unavailable("journal " + impl_->opt_.directory + " is closed");
+  }
   if (impl_->control_->WaitDurable(position, timeout_ns)) return Status::OK();
   if (impl_->syncer_ && impl_->syncer_->failed()) return impl_->syncer_->error();
   return Status::TimedOut("journal " + impl_->opt_.directory + ": position " + std::to_string(position) +
@@ -257,18 +279,64 @@ Status JournalWriter::WaitDurable(std::uint64_t position, std::int64_t timeout_n
 
 Status JournalWriter::Sync() {
   Impl& w = *impl_;
-  if (w.failed_) return w.Refused();
+  if (!w.control_) return Status::Unavailable("journal " + w.opt_.directory + " is closed");
+  // A failed sync is final: never retried, so never followed by a claim of durability. (An
+  // append failure is no reason to refuse: what was committed can still be made durable.)
+  if (!w.sync_failure_.ok()) return w.sync_failure_;
+  Status s;
   if (w.syncer_) {
     w.syncer_->SyncNow();  // interval policy: do not wait for the next tick
-    return WaitDurable(committed_position(), -1);
+    s = WaitDurable(committed_position(), -1);  // the syncer's error if it failed: it never retries
+  } else {
+    s = w.SyncCommitted();
   }
-  RILL_RETURN_IF_ERROR(w.seg_->Sync(w.opt_.sync_method, w.data_offset_, w.tail_));
-  return SyncDirectory(w.opt_.directory);
+  if (!s.ok()) w.NoteSyncFailure(s);
+  return s;
 }
 
-Status JournalWriter::status() const { return impl_->failed_ ? impl_->failure_ : Status::OK(); }
+namespace {
+
+Status FdatasyncSegment(const std::string& path, const char* why) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open segment " + path + " to sync it (" + why + ")", errno);
+  const int err = io::Fdatasync(fd, path);
+  ::close(fd);
+  if (err != 0) return Status::FromErrno("fdatasync segment " + path + " (" + why + ")", err);
+  return Status::OK();
+}
+
+}  // namespace
+
+// Durability::kNone (Sync, Close): every committed byte to disk. Segments rolled since the
+// last call first (under this policy nothing else syncs them), then the active one from its
+// header on, then the directory (the segments' names).
+Status JournalWriter::Impl::SyncCommitted() {
+  const std::uint64_t active = seg_->header().segment_index;
+  if (synced_below_index_ < active) {
+    Result<std::vector<std::uint64_t>> list = ListSegmentIndexes(opt_.directory);
+    if (!list.ok()) return list.status();
+    for (const std::uint64_t index : *list) {
+      if (index < synced_below_index_ || index >= active) continue;
+      RILL_RETURN_IF_ERROR(FdatasyncSegment(opt_.directory + "/" + SegmentFileName(index), "explicit sync"));
+    }
+  }
+  RILL_RETURN_IF_ERROR(seg_->Sync(opt_.sync_method, 0, tail_));
+  RILL_RETURN_IF_ERROR(SyncDirectory(opt_.directory));
+  synced_below_index_ = active;
+  return Status::OK();
+}
+
+// The first sync failure, else the syncer's (it may fail at any moment, between appends), else
+// an append failure. From the writer thread (the syncer's part from any thread).
+Status JournalWriter::status() const {
+  const Impl& w = *impl_;
+  if (!w.sync_failure_.ok()) return w.sync_failure_;
+  if (w.syncer_ && w.syncer_->failed()) return w.syncer_->error();
+  return w.failed_ ? w.failure_ : Status::OK();
+}
 
 JournalStats JournalWriter::stats() const noexcept {
+  if (!impl_->control_) return impl_->closed_stats_;
   const ControlBlock& b = impl_->control_->block();
   return {b.appends.load(std::memory_order_relaxed), b.batches.load(std::memory_order_relaxed),
           b.bytes.load(std::memory_order_relaxed), b.syncs.load(std::memory_order_relaxed),
@@ -279,11 +347,25 @@ Status JournalWriter::Close() {
   if (!impl_ || !impl_->lock_) return Status::OK();
   Impl& w = *impl_;
   w.AbortBatch();
-  w.syncer_.reset();    // syncs what was posted
+  // With a syncer, its last round syncs everything posted, which is everything committed;
+  // under kNone, SyncCommitted does. Never after a failed sync (fsyncgate): a retry that
+  // succeeds would report a clean close of data the failed sync may have lost. (Before, this
+  // synced again whenever no append had failed, even right after the syncer failed.)
+  Status s;
+  if (w.syncer_) {
+    s = w.syncer_->Stop();
+  } else if (w.sync_failure_.ok()) {
+    s = w.SyncCommitted();
+  }
+  if (!s.ok()) w.NoteSyncFailure(s);
+  w.syncer_.reset();
   w.preparer_.reset();  // removes an unused prepared segment
-  Status s = w.failed_ ? Status::OK() : w.seg_->Sync(w.opt_.sync_method, 0, w.tail_);
+  if (s.ok()) s = w.sync_failure_;  // an earlier sync failure: the caller must hear of it too
   w.control_->block().writer_pid.store(0, std::memory_order_relaxed);
   w.seg_.reset();
+  w.closed_stats_ = stats();  // the getters answer from these once the control file is unmapped
+  w.closed_committed_ = committed_position();
+  w.closed_durable_ = durable_position();
   w.control_.reset();
   w.lock_.reset();
   return s;
@@ -305,6 +387,9 @@ Result<std::size_t> JournalWriter::DeleteSegmentsBefore(std::uint64_t position) 
     const ssize_t n = ::pread(nfd, &next, sizeof next, 0);
     ::close(nfd);
     if (n != static_cast<ssize_t>(sizeof next) || next.magic != kSegmentMagic || next.first_position > position) break;
+    // The retention record first (synced), then the unlink: a crash in between leaves a segment
+    // that should be gone, never a missing one that recovery would take for lost data.
+    RILL_RETURN_IF_ERROR(w.control_->RecordRetention(next.first_position));
     const std::string path = w.opt_.directory + "/" + SegmentFileName(idx[i]);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno("retention: open " + path, errno);
@@ -337,10 +422,9 @@ Status SyncKeptSegments(const WriterOptions& options, RecoveredJournal& r) {
     const std::string path = options.directory + "/" + SegmentFileName(index);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno("open segment " + path + " to sync it", errno);
-    const int rc = ::fdatasync(fd);
-    const int err = errno;
+    const int err = io::Fdatasync(fd, path);
     ::close(fd);
-    if (rc != 0) return Status::FromErrno("fdatasync segment " + path + " (making recovered data durable)", err);
+    if (err != 0) return Status::FromErrno("fdatasync segment " + path + " (making recovered data durable)", err);
   }
   return Status::OK();
 }
@@ -367,7 +451,7 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const WriterOptions& 
   // earlier segment the syncer never got back to after a roll), so sync them first.
   if (options.durability != Durability::kNone) RILL_RETURN_IF_ERROR(SyncKeptSegments(options, r));
   Result<std::unique_ptr<ControlFile>> control =
-      ControlFile::OpenForWriter(options.directory, r.next_position - 1, options.segment_size);
+      ControlFile::OpenForWriter(options.directory, r.next_position - 1, options.segment_size, r.retained_from);
   if (!control.ok()) return control.status();
   w.control_ = std::move(control).value();
   std::vector<std::byte> blob(options.schema_blob.begin(), options.schema_blob.end());
@@ -400,6 +484,23 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const WriterOptions& 
                                          options.directory, w.control_.get(), options.on_durable);
   }
   return std::unique_ptr<JournalWriter>(new JournalWriter(std::move(impl)));
+}
+
+Status RecoverDirectory(const WriterOptions& options, Reporter* reporter) {
+  if (options.directory.empty()) return Status::InvalidArgument("journal recovery: options.directory is empty");
+  Result<std::unique_ptr<DirLock>> lock = DirLock::Acquire(options.directory);
+  if (!lock.ok()) return lock.status();
+  Result<RecoveredJournal> rec = RecoverJournal(options, reporter);
+  if (!rec.ok()) return rec.status();
+  RecoveredJournal& r = *rec;
+  if (r.segments.empty()) return Status::OK();  // an empty journal: nothing to record
+  RILL_RETURN_IF_ERROR(SyncKeptSegments(options, r));
+  const std::size_t segment_size = r.last ? r.last->header().segment_size : options.segment_size;
+  Result<std::unique_ptr<ControlFile>> control =
+      ControlFile::OpenForWriter(options.directory, r.next_position - 1, segment_size, r.retained_from);
+  if (!control.ok()) return control.status();
+  (*control)->block().writer_pid.store(0, std::memory_order_relaxed);  // no writer stays behind
+  return Status::OK();
 }
 
 }  // namespace rill::journal

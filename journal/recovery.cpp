@@ -2,12 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "rill/journal/journal_verifier.h"
 #include "rill/journal/segment_dir.h"
 
 namespace rill::journal {
@@ -15,6 +16,7 @@ namespace {
 
 void RemoveLeftoverTempFiles(const std::string& dir) {
   // A ".seg.tmp" was never published: no reader saw it and it holds no committed record.
+  // (unlink never follows a symlink and fails harmlessly on a directory.)
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
   while (const dirent* e = ::readdir(d)) {
@@ -24,196 +26,173 @@ void RemoveLeftoverTempFiles(const std::string& dir) {
   ::closedir(d);
 }
 
+std::string Advice(const std::string& dir) {
+  return "Restore the damaged files from a backup; or see what salvage would keep with `rill recover " + dir +
+         "`, then run `rill recover " + dir +
+         " --salvage` (or open the writer with salvage) to keep the valid prefix and move the rest aside; nothing "
+         "is deleted";
+}
+
 class Recovery {
  public:
   Recovery(const WriterOptions& o, Reporter* r) : opt_(o), reporter_(r) {}
-  Result<RecoveredJournal> Run();
+
+  Result<RecoveredJournal> Run() {
+    RemoveLeftoverTempFiles(opt_.directory);
+    CheckOptions co;
+    co.scope = opt_.verify == VerifyMode::kTail ? CheckScope::kTail : CheckScope::kFull;
+    // Each pass acts on one verdict; a salvage changes the journal, so it is checked again.
+    for (int pass = 0; pass < 4; ++pass) {
+      Result<JournalCheck> check = CheckJournal(opt_.directory, co);
+      if (!check.ok()) return check.status().WithContext("journal recovery");
+      JournalCheck& c = *check;
+      switch (c.verdict) {
+        case Verdict::kEmpty: {
+          RecoveredJournal out;
+          out.next_position = out.retained_from = opt_.first_position;
+          return out;
+        }
+        case Verdict::kDamaged:
+          if (salvaged_)  // a salvaged journal is valid by construction; anything else is a bug
+            return Status::Corruption("journal " + opt_.directory + " after salvage: " + DescribeVerdict(c));
+          if (!opt_.salvage)
+            return Status::Corruption("journal " + opt_.directory + ": " + DescribeVerdict(c) + ". " +
+                                      DescribeSalvage(c) + ". " + Advice(opt_.directory));
+          RILL_RETURN_IF_ERROR(Salvage(c));
+          salvaged_ = true;
+          co.trust_control_file = false;  // the operator accepted the loss; the writer rewrites the floors
+          continue;
+        case Verdict::kTornTail:
+        case Verdict::kDamagedTail:
+        case Verdict::kIntact:
+          for (const TailRegion& l : c.leftovers) RILL_RETURN_IF_ERROR(SetAside(l, false));
+          if (c.tail) RILL_RETURN_IF_ERROR(SetAside(*c.tail, c.verdict == Verdict::kDamagedTail));
+          return OpenLast(c);
+      }
+    }
+    return Status::Corruption("journal " + opt_.directory + ": recovery did not converge after salvage");
+  }
 
  private:
-  Status OpenAndCheckHeaders();
-  Status ScanAll();
-  // Damage before the tail: Corruption, or (salvage) keep [0, offset) of segment i, move the rest aside.
-  Status Damage(std::size_t i, std::size_t offset, std::uint64_t position, const std::string& reason);
-  Status CutTail(SegmentFile& seg, const SegmentScan& scan, std::size_t limit);
-  std::string Name(std::size_t i) const { return SegmentFileName(indexes_[i]); }
+  std::string Name(std::uint64_t index) const { return SegmentFileName(index); }
+  std::string Path(std::uint64_t index) const { return opt_.directory + "/" + Name(index); }
 
-  const WriterOptions& opt_;
-  Reporter* reporter_;
-  std::vector<std::uint64_t> indexes_;
-  std::vector<std::unique_ptr<SegmentFile>> segs_;
-  RecoveredJournal out_;
-};
-
-Result<RecoveredJournal> Recovery::Run() {
-  RemoveLeftoverTempFiles(opt_.directory);
-  Result<std::vector<std::uint64_t>> list = ListSegmentIndexes(opt_.directory);
-  if (!list.ok()) return list.status();
-  indexes_ = std::move(list).value();
-  out_.next_position = opt_.first_position;
-  if (indexes_.empty()) return std::move(out_);
-  for (std::size_t i = 1; i < indexes_.size(); ++i) {
-    if (indexes_[i] != indexes_[0] + i)
-      return Status::Corruption("journal " + opt_.directory + ": segment files " + Name(i - 1) + " and " + Name(i) +
-                                " are not consecutive: a segment is missing; restore it from a backup");
-  }
-  RILL_RETURN_IF_ERROR(OpenAndCheckHeaders());
-  RILL_RETURN_IF_ERROR(ScanAll());
-  out_.segments = indexes_;
-  out_.last = std::move(segs_.back());
-  return std::move(out_);
-}
-
-Status Recovery::OpenAndCheckHeaders() {
-  for (std::size_t i = 0; i < indexes_.size(); ++i) {
-    const std::string path = opt_.directory + "/" + Name(i);
-    Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(path, SegmentFile::Mode::kReadWrite);
-    Status s = seg.ok() ? ValidateSegmentHeader((*seg)->data(), (*seg)->size(), Name(i)) : seg.status();
-    if (s.ok() && (*seg)->header().segment_index != indexes_[i])
-      s = Status::Corruption("segment " + Name(i) + " offset 16: header names segment index " +
-                             std::to_string((*seg)->header().segment_index) + ", not its file name's");
-    const bool last = i + 1 == indexes_.size();
-    if (s.ok() && !last && (*seg)->size() != (*seg)->header().segment_size)
-      s = Status::Corruption("segment " + Name(i) + ": the file holds " + std::to_string((*seg)->size()) +
-                             " bytes but its header says " + std::to_string((*seg)->header().segment_size));
-    if (!s.ok() && (s.IsCorruption() || (*seg)->size() == 0)) {
-      if (i == 0) return s.WithContext("journal " + opt_.directory + " (its first segment; nothing to keep)");
-      if (last) {
-        // A segment whose header never reached the disk (power loss right after a roll)
-        // cannot hold an acknowledged record: the syncer syncs a segment before any position in it.
-        Result<std::string> aside = MoveAside(opt_.directory, {Name(i)});
-        if (!aside.ok()) return aside.status();
-        if (reporter_)
-          reporter_->TailTruncated({Name(i), 0, seg.ok() ? (*seg)->size() : 0, 0, 0,
-                                    std::string(s.message()) + "; file moved to " + *aside});
-        indexes_.pop_back();
+  Status Salvage(const JournalCheck& c) {
+    const SalvagePlan& plan = c.salvage;
+    SalvageReport report;
+    report.segment = c.damage ? c.damage->segment : "";
+    report.offset = c.damage ? c.damage->offset : 0;
+    report.first_position_dropped = plan.next_position;
+    report.events_set_aside = plan.events_set_aside;
+    report.acknowledged_lost = plan.acknowledged_lost;
+    report.reason = c.damage ? c.damage->reason : "";
+    switch (plan.kind) {
+      case SalvagePlan::Kind::kImpossible:
+        return Status::Corruption("journal " + opt_.directory + ": " + DescribeVerdict(c) +
+                                  ". Salvage cannot help: nothing valid would remain; restore the journal from a backup");
+      case SalvagePlan::Kind::kAcceptMissingEnd:
+      case SalvagePlan::Kind::kAcceptMissingHead:
+        // Nothing to move: the writer records the journal as it now is in the control file.
+        break;
+      case SalvagePlan::Kind::kCut: {
+        if (plan.cut_offset != 0) {
+          // Keep a copy of the damaged segment as found, then cut it.
+          const std::uint64_t index = c.segment_indexes[plan.keep_segments - 1];
+          Result<std::string> copy = CopyAside(opt_.directory, Name(index));
+          if (!copy.ok()) return copy.status();
+          Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(Path(index), SegmentFile::Mode::kReadWrite);
+          if (!seg.ok()) return seg.status();
+          const std::size_t limit = std::min<std::size_t>((*seg)->size(), (*seg)->header().segment_size);
+          std::memset((*seg)->data() + plan.cut_offset, 0, limit - plan.cut_offset);
+          RILL_RETURN_IF_ERROR((*seg)->Sync(SyncMethod::kMsync, plan.cut_offset, limit));
+          report.aside_directory = copy->substr(0, copy->rfind('/'));
+          report.offset = plan.cut_offset;  // where the kept journal now ends
+        }
+        if (!plan.files_moved.empty()) {
+          Result<std::string> aside = MoveAside(opt_.directory, plan.files_moved);
+          if (!aside.ok()) return aside.status();
+          report.aside_directory = *aside;
+        }
         break;
       }
-      return Damage(i - 1, 0, 0, std::string(s.message()));  // keeps all of segment i-1
     }
-    if (!s.ok()) return s;
-    if (last && (*seg)->size() < (*seg)->header().segment_size) {
+    if (reporter_) reporter_->Salvaged(report);
+    return Status::OK();
+  }
+
+  // Saves the cut bytes aside, then zeroes them in place: the file keeps its preallocated
+  // size and the writer appends right there.
+  Status SetAside(const TailRegion& t, bool damage) {
+    TailCut cut;
+    cut.segment = t.segment;
+    cut.offset = t.offset;
+    cut.bytes_cut = t.bytes;
+    cut.first_position_cut = t.first_position;
+    cut.last_position_cut = t.last_position;
+    cut.committed_events = t.committed_events;
+    cut.damage = damage;
+    cut.reason = t.reason;
+    if (t.whole_segment) {
+      Result<std::string> aside = MoveAside(opt_.directory, {t.segment});
+      if (!aside.ok()) return aside.status();
+      cut.aside = *aside + "/" + t.segment;
+    } else {
+      Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(Path(t.segment_index), SegmentFile::Mode::kReadWrite);
+      if (!seg.ok()) return seg.status();
+      std::byte* from = (*seg)->data() + t.offset;
+      Result<std::string> saved = SaveAside(opt_.directory, t.segment + ".at-" + std::to_string(t.offset), {from, t.bytes});
+      if (!saved.ok()) return saved.status();
+      cut.aside = *saved;
+      std::memset(from, 0, t.bytes);
+      RILL_RETURN_IF_ERROR((*seg)->Sync(SyncMethod::kMsync, t.offset, t.offset + t.bytes));
+    }
+    if (reporter_) reporter_->TailTruncated(cut);
+    return Status::OK();
+  }
+
+  Result<RecoveredJournal> OpenLast(const JournalCheck& c) {
+    RecoveredJournal out;
+    Result<std::vector<std::uint64_t>> list = ListSegmentIndexes(opt_.directory);
+    if (!list.ok()) return list.status();
+    out.segments = std::move(list).value();
+    if (out.segments.empty()) {  // the only segment was headerless and is now aside
+      out.next_position = out.retained_from = c.tail ? c.tail->first_position : opt_.first_position;
+      return out;
+    }
+    const std::string path = Path(out.segments.back());
+    Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(path, SegmentFile::Mode::kReadWrite);
+    if (!seg.ok()) return seg.status();
+    if ((*seg)->size() < (*seg)->header().segment_size) {
       // A short last segment (copied or cut by a tool): its missing tail is treated as zeros.
       if (const int err = posix_fallocate((*seg)->fd(), 0, static_cast<off_t>((*seg)->header().segment_size)))
         return Status::FromErrno("extend short segment " + path, err);
       seg = SegmentFile::Open(path, SegmentFile::Mode::kReadWrite);
       if (!seg.ok()) return seg.status();
     }
-    segs_.push_back(std::move(seg).value());
+    SegmentFile& last = **seg;
+    const SegmentScan scan = ScanSegment(last.data(), last.header().segment_size, Verify::kBatchFrame);
+    if (scan.stop == BatchOutcome::kBad)  // CheckJournal just accepted it: only a concurrent change does this
+      return Status::Corruption(Where(last.name(), scan.bad_offset) + ": changed during recovery: " + scan.reason);
+    out.tail_offset = scan.end_offset;
+    out.last_sealed = scan.stop == BatchOutcome::kSegmentEnd;
+    out.next_position = scan.next_position;
+    out.last_timestamp_ns = scan.last_timestamp_ns;
+    if (out.segments.size() == 1) {
+      out.retained_from = last.header().first_position;
+    } else {
+      Result<std::unique_ptr<SegmentFile>> first =
+          SegmentFile::Open(Path(out.segments.front()), SegmentFile::Mode::kReadOnly);
+      if (!first.ok()) return first.status();
+      out.retained_from = (*first)->header().first_position;
+    }
+    out.last = std::move(seg).value();
+    return out;
   }
-  return Status::OK();
-}
 
-Status Recovery::ScanAll() {
-  std::uint64_t expected = segs_[0]->header().first_position;
-  for (std::size_t i = 0; i < segs_.size(); ++i) {
-    SegmentFile& seg = *segs_[i];
-    const SegmentHeader& h = seg.header();
-    const bool last = i + 1 == segs_.size();
-    if (h.first_position != expected) {
-      RILL_RETURN_IF_ERROR(Damage(i - 1, 0, expected,
-                                  "segment " + Name(i) + " starts at position " + std::to_string(h.first_position) +
-                                      " but the previous segment ends before position " + std::to_string(expected)));
-      return ScanAll();  // salvaged: rescan with segment i-1 as the last one
-    }
-    const std::size_t limit = static_cast<std::size_t>(h.segment_size);
-    if (!last && opt_.verify == VerifyMode::kTail) {
-      expected = segs_[i + 1]->header().first_position;  // trusted: kTail reads headers only
-      continue;
-    }
-    const SegmentScan scan = ScanSegment(seg.data(), limit, Verify::kAll);
-    std::size_t nonzero_end = 0;
-    const bool clean_end =
-        scan.stop == BatchOutcome::kSegmentEnd ||
-        (scan.stop == BatchOutcome::kEnd && AllZero(seg.data(), scan.end_offset, limit, &nonzero_end));
-    if (last) {
-      if (!clean_end) RILL_RETURN_IF_ERROR(CutTail(seg, scan, limit));
-      out_.tail_offset = scan.end_offset;
-      out_.last_sealed = scan.stop == BatchOutcome::kSegmentEnd;
-      out_.next_position = scan.next_position;
-      out_.last_timestamp_ns = scan.last_timestamp_ns;
-      return Status::OK();
-    }
-    // A sealed segment without its pad (lost in a power failure) is still whole: the next
-    // segment's first position, checked above on the next turn, proves nothing is missing.
-    if (!clean_end) {
-      const std::size_t at = scan.stop == BatchOutcome::kBad ? scan.bad_offset : nonzero_end;
-      RILL_RETURN_IF_ERROR(
-          Damage(i, scan.end_offset, scan.next_position,
-                 std::string(scan.stop == BatchOutcome::kBad ? scan.reason : "non-zero bytes after the last batch") +
-                     " (damaged bytes at offset " + std::to_string(at) + ", in the batch at offset " +
-                     std::to_string(scan.end_offset) + ")"));
-      return ScanAll();  // salvaged: segment i now ends at the damage and is the last one
-    }
-    expected = scan.next_position;
-  }
-  return Status::OK();
-}
-
-Status Recovery::CutTail(SegmentFile& seg, const SegmentScan& scan, std::size_t limit) {
-  TailCut cut;
-  cut.segment = seg.name();
-  cut.offset = scan.end_offset;
-  cut.first_position_cut = scan.next_position;
-  cut.reason = scan.stop == BatchOutcome::kBad
-                   ? std::string(scan.reason) + " at offset " + std::to_string(scan.bad_offset)
-                   : std::string("non-zero bytes after the last committed batch (a batch that never committed)");
-  // Best effort: count the positions of whole batch headers still readable past the cut.
-  std::uint64_t pos = scan.next_position;
-  for (std::size_t at = scan.end_offset; at + kBatchFrameSize <= limit;) {
-    FrameHeader fh;
-    BatchPayload b;
-    std::memcpy(&fh, seg.data() + at, sizeof fh);
-    std::memcpy(&b, seg.data() + at + kFrameHeaderSize, sizeof b);
-    if (fh.kind != FrameKind::kBatch || fh.length != kBatchFrameSize ||
-        FrameCrc(seg.data() + at, fh.length) != fh.crc || b.first_position != pos || b.batch_bytes < kBatchFrameSize ||
-        b.batch_bytes % 8 != 0)
-      break;
-    pos += b.record_count;
-    cut.last_position_cut = pos - 1;
-    at += b.batch_bytes;
-  }
-  std::size_t nonzero_end = scan.end_offset;
-  AllZero(seg.data(), scan.end_offset, limit, &nonzero_end);
-  cut.bytes_cut = nonzero_end - scan.end_offset;
-  // Zero, not shorten: the file keeps its preallocated size and the writer appends right here.
-  std::memset(seg.data() + scan.end_offset, 0, nonzero_end - scan.end_offset);
-  RILL_RETURN_IF_ERROR(seg.Sync(SyncMethod::kMsync, scan.end_offset, nonzero_end));
-  if (reporter_) reporter_->TailTruncated(cut);
-  return Status::OK();
-}
-
-Status Recovery::Damage(std::size_t i, std::size_t offset, std::uint64_t position, const std::string& reason) {
-  const std::size_t later = indexes_.size() - i - 1;
-  const std::string where = offset == 0 ? "segment " + Name(i + 1) + " offset 0" : Where(Name(i), offset);
-  if (!opt_.salvage) {
-    return Status::Corruption(where + ": " + reason + ". The journal before this point is intact. " +
-                              "Restore the damaged files from a backup, or reopen with salvage=true to keep the " +
-                              "valid prefix and move the rest (" + std::to_string(later + (offset ? 1 : 0)) +
-                              " file(s)) aside; nothing is deleted");
-  }
-  SalvageReport report;
-  report.segment = offset == 0 ? Name(i + 1) : Name(i);
-  report.offset = offset;
-  report.first_position_dropped = position;
-  report.reason = reason;
-  if (offset != 0) {  // keep a copy of the damaged segment as found, then cut it at `offset`
-    Result<std::string> copy = CopyAside(opt_.directory, Name(i));
-    if (!copy.ok()) return copy.status();
-    SegmentFile& seg = *segs_[i];
-    const auto limit = static_cast<std::size_t>(seg.header().segment_size);
-    std::memset(seg.data() + offset, 0, limit - offset);
-    RILL_RETURN_IF_ERROR(seg.Sync(SyncMethod::kMsync, offset, limit));
-  }
-  std::vector<std::string> move;
-  for (std::size_t j = i + 1; j < indexes_.size(); ++j) move.push_back(Name(j));
-  Result<std::string> aside = MoveAside(opt_.directory, move);
-  if (!aside.ok()) return aside.status();
-  report.aside_directory = *aside;
-  indexes_.resize(i + 1);
-  if (segs_.size() > i + 1) segs_.resize(i + 1);
-  if (reporter_) reporter_->Salvaged(report);
-  return Status::OK();
-}
+  const WriterOptions& opt_;
+  Reporter* reporter_;
+  bool salvaged_ = false;
+};
 
 }  // namespace
 

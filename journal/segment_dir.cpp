@@ -11,6 +11,7 @@
 #include <ctime>
 #include <vector>
 
+#include "rill/journal/io.h"
 #include "rill/journal/segment_file.h"
 
 namespace rill::journal {
@@ -93,8 +94,8 @@ Result<std::string> MoveAside(const std::string& dir, const std::vector<std::str
   const std::string aside = AsideDir(dir);
   if (::mkdir(aside.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno("create " + aside, errno);
   for (const std::string& n : names) {
-    if (::rename((dir + "/" + n).c_str(), (aside + "/" + n).c_str()) != 0)
-      return Status::FromErrno("move " + n + " aside to " + aside, errno);
+    if (const int err = io::Rename(dir + "/" + n, aside + "/" + n); err != 0)
+      return Status::FromErrno("move " + n + " aside to " + aside, err);
   }
   RILL_RETURN_IF_ERROR(SyncDirectory(aside));
   RILL_RETURN_IF_ERROR(SyncDirectory(dir));
@@ -124,7 +125,9 @@ Result<std::string> CopyAside(const std::string& dir, const std::string& name) {
       break;
     }
   }
-  if (s.ok() && ::fsync(out) != 0) s = Status::FromErrno("fsync " + to, errno);
+  if (s.ok()) {
+    if (const int err = io::Fsync(out, to); err != 0) s = Status::FromErrno("fsync " + to, err);
+  }
   ::close(in);
   ::close(out);
   if (!s.ok()) return s;
@@ -132,13 +135,40 @@ Result<std::string> CopyAside(const std::string& dir, const std::string& name) {
   return to;
 }
 
+Result<std::string> SaveAside(const std::string& dir, const std::string& name, std::span<const std::byte> bytes) {
+  const std::string aside = AsideDir(dir);
+  if (::mkdir(aside.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno("create " + aside, errno);
+  std::string path = aside + "/" + name;
+  int fd = -1;
+  for (int n = 1; fd < 0; ++n) {
+    // O_EXCL: never overwrite what an earlier recovery set aside in the same second.
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST) return Status::FromErrno("create " + path, errno);
+    if (fd < 0) path = aside + "/" + name + "." + std::to_string(n);
+  }
+  Status s;
+  for (std::size_t done = 0; done < bytes.size() && s.ok();) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) s = Status::FromErrno("write " + path, w < 0 ? errno : EIO);
+    else done += static_cast<std::size_t>(w);
+  }
+  if (s.ok()) {
+    if (const int err = io::Fsync(fd, path); err != 0) s = Status::FromErrno("fsync " + path, err);
+  }
+  ::close(fd);
+  if (!s.ok()) return s;
+  RILL_RETURN_IF_ERROR(SyncDirectory(aside));
+  RILL_RETURN_IF_ERROR(SyncDirectory(dir));
+  return path;
+}
+
 Status SyncDirectory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("open directory " + dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
+  const int err = io::FsyncDir(fd, dir);
   ::close(fd);
-  if (rc != 0) return Status::FromErrno("fsync directory " + dir, err);
+  if (err != 0) return Status::FromErrno("fsync directory " + dir, err);
   return Status::OK();
 }
 

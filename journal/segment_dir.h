@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ bool AllZero(const std::byte* base, std::size_t from, std::size_t to, std::size_
 // Moves files into "<dir>/aside-<unix seconds>/" (created), never deleting them.
 Result<std::string> MoveAside(const std::string& dir, const std::vector<std::string>& names);
 Result<std::string> CopyAside(const std::string& dir, const std::string& name);  // same dir as MoveAside
+// Writes `bytes` to a new file "<aside dir>/<name>" (".1", ".2"... appended when taken),
+// synced with its directory, before recovery zeroes them in a segment. Returns its path.
+Result<std::string> SaveAside(const std::string& dir, const std::string& name, std::span<const std::byte> bytes);
 
 Status SyncDirectory(const std::string& dir);
 

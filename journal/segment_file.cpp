@@ -12,6 +12,8 @@
 #include <cstring>
 
 #include "rill/base/crc32c.h"
+#include "rill/base/regular_file.h"
+#include "rill/journal/io.h"
 
 namespace rill::journal {
 namespace {
@@ -51,7 +53,7 @@ bool ParseSegmentFileName(const std::string& name, std::uint64_t* index) {
 Status ValidateSegmentHeader(const std::byte* base, std::size_t file_size, const std::string& name) {
   auto bad = [&](const char* what) {
     return Status::Corruption("segment " + name + " offset 0: " + what +
-                              "; the segment header is damaged: open the writer with salvage to move it aside");
+                              "; the segment header is damaged");
   };
   if (file_size < kSegmentHeaderSize) return bad("file shorter than the 128-byte header");
   const auto& h = *reinterpret_cast<const SegmentHeader*>(base);
@@ -75,11 +77,12 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::CreateTemp(const std::string& 
                                                              std::size_t size, std::uint64_t fingerprint,
                                                              std::span<const std::byte> blob) {
   const std::string path = dir + "/" + SegmentFileName(index) + ".tmp";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("create segment " + path, errno);
+  int fd = -1;
+  if (const int err = io::OpenCreate(path, O_RDWR | O_TRUNC, 0644, &fd); err != 0)
+    return Status::FromErrno("create segment " + path, err);
   // posix_fallocate returns the error instead of setting errno. ENOSPC, or EFBIG under
   // RLIMIT_FSIZE, becomes Status::NoSpace.
-  if (const int err = posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0) {
+  if (const int err = io::Fallocate(fd, static_cast<off_t>(size), path); err != 0) {
     ::close(fd);
     ::unlink(path.c_str());
     return Status::FromErrno("preallocate " + std::to_string(size) + " bytes for segment " + path +
@@ -109,8 +112,11 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::CreateTemp(const std::string& 
 
 Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(const std::string& path, Mode mode) {
   const bool rw = mode == Mode::kReadWrite;
-  const int fd = ::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("open segment " + path, errno);
+  // Only a regular file is a segment: a FIFO would block open(2), a directory or a symlink
+  // loop would fail later with an error the callers could mistake for damage.
+  Result<int> opened = OpenRegularFile(path, rw ? O_RDWR : O_RDONLY, "segment");
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   // A reader holds a shared lock for as long as it maps the file: retention skips locked files.
   if (!rw && ::flock(fd, LOCK_SH | LOCK_NB) != 0) {
     const int err = errno;
@@ -155,7 +161,8 @@ Status SegmentFile::Publish(std::uint64_t first_position, std::int64_t creation_
   // The header is in the page cache before the name appears, so no reader (in any process)
   // can open a published segment whose header is unfinished.
   std::string final_path = path_.substr(0, path_.size() - 4);  // strip ".tmp"
-  if (::rename(path_.c_str(), final_path.c_str()) != 0) return Status::FromErrno("rename " + path_, errno);
+  if (const int err = io::Rename(path_, final_path); err != 0)
+    return Status::FromErrno("rename " + path_ + " to " + final_path + " (publishing the segment)", err);
   path_ = std::move(final_path);
   return Status::OK();
 }
@@ -173,11 +180,13 @@ Status SegmentFile::Sync(SyncMethod method, std::size_t from, std::size_t to) {
   if (method == SyncMethod::kMsync) {
     from &= ~(kPageSize - 1);
     if (to > size_) to = size_;
-    if (from < to && ::msync(base_ + from, to - from, MS_SYNC) != 0)
-      return Status::FromErrno("msync segment " + path_, errno);
+    if (from < to) {
+      if (const int err = io::Msync(base_ + from, to - from, path_); err != 0)
+        return Status::FromErrno("msync segment " + path_, err);
+    }
     return Status::OK();
   }
-  if (::fdatasync(fd_) != 0) return Status::FromErrno("fdatasync segment " + path_, errno);
+  if (const int err = io::Fdatasync(fd_, path_); err != 0) return Status::FromErrno("fdatasync segment " + path_, err);
   return Status::OK();
 }
 

@@ -1,6 +1,7 @@
 // Helpers shared by the journal tests: temporary directories and deterministic records.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -71,6 +72,16 @@ inline std::vector<std::uint64_t> ReadAll(const std::string& dir, Status* error 
   }
   if (all_match) *all_match = match;
   return out;
+}
+
+// Sets what the control file records as durable, as a power loss (or a syncer that never got
+// there) would have left it: positions after it were committed but never reported durable.
+inline void SetRecordedDurable(const std::string& dir, std::uint64_t position) {
+  const int fd = ::open((dir + "/control").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return;
+  const ssize_t n = ::pwrite(fd, &position, sizeof position, 256);  // ControlBlock::durable_position
+  (void)n;
+  ::close(fd);
 }
 
 inline bool IsGapFree(const std::vector<std::uint64_t>& positions, std::uint64_t first = 1) {

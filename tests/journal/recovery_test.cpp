@@ -78,6 +78,7 @@ struct OneSegmentJournal {
 void ExpectRecoveredTo(const std::string& dir, std::uint64_t prefix, CountingReporter* reporter) {
   {
     auto w = JournalWriter::Open(test::SmallOptions(dir, 8 * 1024), reporter);
+    INFO(w.status().ToString());
     REQUIRE(w.ok());
     REQUIRE((*w)->committed_position() == prefix);
     REQUIRE(test::AppendBatch(**w, 1) == prefix + 1);  // and appends continue right there
@@ -132,6 +133,7 @@ TEST_CASE("a flipped bit at any byte of the last batch drops exactly that batch"
 
 TEST_CASE("a torn tail is reported with the positions cut, and recovery is idempotent", "[journal][recovery]") {
   OneSegmentJournal j;
+  test::SetRecordedDurable(j.dir.path(), j.prefix);  // the last batch was never reported durable
   FlipBit(Seg(j.dir.path(), 0), j.last_end - 1, 0);  // damages the last record only
   CountingReporter first;
   ExpectRecoveredTo(j.dir.path(), j.prefix, &first);
@@ -139,6 +141,9 @@ TEST_CASE("a torn tail is reported with the positions cut, and recovery is idemp
   CHECK(first.cuts[0].first_position_cut == j.prefix + 1);
   CHECK(first.cuts[0].last_position_cut == j.prefix + 2);  // the batch header was readable
   CHECK(first.cuts[0].reason.find("CRC") != std::string::npos);
+  CHECK(first.cuts[0].committed_events == 2);  // committed, never durable: set aside, not lost silently
+  CHECK_FALSE(first.cuts[0].damage);
+  CHECK(ReadFile(first.cuts[0].aside).size() == first.cuts[0].bytes_cut);  // the bytes are kept aside
   CountingReporter second;
   auto w = JournalWriter::Open(test::SmallOptions(j.dir.path(), 8 * 1024), &second);
   REQUIRE(w.ok());
@@ -170,7 +175,8 @@ TEST_CASE("damage in an earlier segment stops the open, naming segment and offse
   REQUIRE_FALSE(w.ok());
   CHECK(w.status().IsCorruption());
   const std::string msg(w.status().message());
-  CHECK(msg.find("segment " + SegmentFileName(1) + " offset " + std::to_string(offsets[3])) != std::string::npos);
+  CHECK(msg.find("segment " + SegmentFileName(1) + " offset " + std::to_string(damaged - kFrameHeaderSize)) !=
+        std::string::npos);
   CHECK(msg.find("salvage") != std::string::npos);
   CHECK(reporter.cuts.empty());
   // A reader stops there too, with a typed error naming the frame.
@@ -230,16 +236,21 @@ TEST_CASE("a last segment whose header never reached the disk is moved aside and
   REQUIRE(segs.ok());
   const std::uint64_t keep = (*segs)[segs->size() - 2].last_position;
   prev->reset();
+  test::SetRecordedDurable(dir.path(), keep);  // nothing in the new segment was reported durable yet
   std::vector<char> bytes = ReadFile(Seg(dir.path(), last));
   std::fill(bytes.begin(), bytes.begin() + 128, 0);
   WriteFile(Seg(dir.path(), last), bytes);
   CountingReporter reporter;
   auto w = JournalWriter::Open(test::SmallOptions(dir.path(), 8 * 1024), &reporter);
+  INFO(w.status().ToString());
   REQUIRE(w.ok());
   CHECK((*w)->committed_position() == keep);
   REQUIRE(reporter.cuts.size() == 1);
   CHECK(reporter.cuts[0].segment == SegmentFileName(last));
-  CHECK(reporter.cuts[0].reason.find("aside") != std::string::npos);
+  CHECK(reporter.cuts[0].damage);  // it held committed batches: reported as damage past the durable position
+  CHECK(reporter.cuts[0].committed_events > 0);
+  struct stat st {};
+  CHECK(::stat(reporter.cuts[0].aside.c_str(), &st) == 0);  // moved aside whole, not deleted
 }
 
 TEST_CASE("a sealed segment whose pad frame was lost is still read through", "[journal][recovery]") {

@@ -110,7 +110,7 @@ TEST_CASE("verify: a crashed writer's uncommitted batch is reported, exit 0", "[
   const Output o = Verify(tmp.path());
   INFO(o.out);
   CHECK(o.exit == kExitOk);
-  CHECK(o.out.find("tail         uncommitted: ") != std::string::npos);
+  CHECK(o.out.find("tail         torn: ") != std::string::npos);
   CHECK(o.out.find("result       intact") != std::string::npos);
 }
 

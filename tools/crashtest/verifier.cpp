@@ -365,7 +365,7 @@ VerifyReport VerifyJournal(const VerifyOptions& o, const Ledger& ledger) {
   // 2. One walk over the journal: frames, positions, stream versions, commands, money.
   const codecs::SchemaRegistry registry = BankRegistry();
   Scan scan(ledger, registry);
-  Result<journal::JournalCheck> check = journal::CheckJournal(o.journal, &scan);
+  Result<journal::JournalCheck> check = journal::CheckJournal(o.journal, {}, &scan);
   if (!check.ok() && !check.status().IsNotFound()) {
     rep.violation = "cannot check the journal: " + check.status().ToString();
     return rep;
@@ -380,9 +380,9 @@ VerifyReport VerifyJournal(const VerifyOptions& o, const Ledger& ledger) {
                       check->damage->reason;
       return rep;
     }
-    if (check->uncommitted_tail) {
-      rep.violation = "the recovered journal still has an uncommitted tail in " + check->uncommitted_tail->segment +
-                      " at offset " + N(check->uncommitted_tail->offset) + ": recovery should have cut it";
+    if (check->tail) {
+      rep.violation = "the recovered journal still has a torn tail in " + check->tail->segment + " at offset " +
+                      N(check->tail->offset) + ": recovery should have set it aside";
       return rep;
     }
     const std::uint64_t last = check->records == 0 ? 0 : check->next_position - 1;

@@ -88,7 +88,7 @@ class EventChecker final : public journal::CheckVisitor {
 int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
   if (!CheckJournalDirectory(o.dir, err)) return kExitCannotRead;
   EventChecker events;
-  Result<journal::JournalCheck> check = journal::CheckJournal(o.dir, &events);
+  Result<journal::JournalCheck> check = journal::CheckJournal(o.dir, {}, &events);
   if (!check.ok()) {
     const bool none = check.status().IsNotFound();
     PrintError(err,
@@ -98,6 +98,11 @@ int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
     return kExitCannotRead;
   }
   const journal::JournalCheck& c = *check;
+  if (c.verdict == journal::Verdict::kEmpty) {
+    std::fprintf(out, "journal      %s\nresult       empty: no segment yet (nothing was ever committed)\n",
+                 o.dir.c_str());
+    return kExitOk;
+  }
   // Events are checked in position order and frame damage ends the walk, so an event problem,
   // when there is one, comes before the frame damage.
   const std::optional<journal::CheckProblem>& first = events.first_problem() ? events.first_problem() : c.damage;
@@ -127,25 +132,42 @@ int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
   if (c.short_last_segment)
     std::fprintf(out, "note         %s (read as zeros; recovery re-extends it)\n",
                  Describe(*c.short_last_segment).c_str());
-  if (c.damage) {
-    std::fprintf(out, "tail         not reached: the check stops at the damage\n");
-  } else if (c.uncommitted_tail) {
+  for (const journal::TailRegion& l : c.leftovers)
     std::fprintf(out,
-                 "tail         uncommitted: %" PRIu64 " bytes after offset %" PRIu64
-                 " of segment %s (a batch being written or left by a crash; recovery cuts it; not damage)\n",
-                 c.uncommitted_tail->bytes, c.uncommitted_tail->offset, c.uncommitted_tail->segment.c_str());
+                 "note         segment %s: %" PRIu64 " uncommitted bytes after offset %" PRIu64
+                 " (a roll interrupted before its pad; never committed; recovery zeroes them)\n",
+                 l.segment.c_str(), l.bytes, l.offset);
+  for (const std::string& note : c.notes) std::fprintf(out, "note         %s\n", note.c_str());
+  if (c.recorded.present && c.verdict != journal::Verdict::kIntact)
+    std::fprintf(out, "control      durable position %" PRIu64 ", committed %" PRIu64 ", retained from %s\n",
+                 c.recorded.durable, c.recorded.committed,
+                 c.recorded.retained_from ? std::to_string(c.recorded.retained_from).c_str() : "unknown");
+  if (c.verdict == journal::Verdict::kDamaged) {
+    std::fprintf(out, "tail         not reached: the check stops at the damage\n");
+  } else if (c.tail) {
+    std::fprintf(out,
+                 "tail         %s: %" PRIu64 " bytes after offset %" PRIu64 " of segment %s, %" PRIu64
+                 " committed events, all past the durable position (recovery sets them aside): %s\n",
+                 c.verdict == journal::Verdict::kDamagedTail ? "DAMAGED" : "torn", c.tail->bytes, c.tail->offset,
+                 c.tail->segment.c_str(), c.tail->committed_events, c.tail->reason.c_str());
   } else {
     std::fprintf(out, "tail         clean\n");
   }
   if (problems == 0) {
-    std::fprintf(out, "result       intact\n");
+    std::fprintf(out, "result       %s\n", c.tail ? "intact up to a torn tail (not damage)" : "intact");
     return kExitOk;
   }
   std::fprintf(out, "result       DAMAGED: %" PRIu64 " problem%s\n", problems, problems == 1 ? "" : "s");
-  const std::string where = "segment " + first->segment + " offset " + std::to_string(first->offset) +
+  if (c.verdict == journal::Verdict::kDamaged)
+    std::fprintf(out, "salvage      %s\n", journal::DescribeSalvage(c).c_str());
+  const std::string where = (first->segment.empty() ? o.dir : "segment " + first->segment) + " offset " +
+                            std::to_string(first->offset) +
                             (first->position ? " position " + std::to_string(first->position) : std::string());
   PrintError(err, "journal damaged: " + first->reason, where,
-             "restore the damaged segment from a backup, or open the writer with salvage to keep the valid prefix");
+             c.verdict == journal::Verdict::kDamaged
+                 ? "restore the damaged files from a backup, or see what salvage would keep with `rill recover " +
+                       o.dir + "`"
+                 : "the writer sets the damaged tail aside when it opens (it is past the durable position)");
   return kExitProblems;
 }
 
