@@ -34,16 +34,18 @@
 // Open, Stop and ForEachAggregate from the owning thread. Completion callbacks run on the
 // writer thread (applied(view) ones may run on the view's projector thread): short, and never
 // waiting on this engine.
+//
+// Files: this one holds the class, its public API and the submitters. The other members are
+// defined in headers included at its end: engine_recovery.h (what Open runs: recovery,
+// replay, start) and engine_writer_loop.h (the writer thread, and the syncer's tick beside
+// its Dekker partner). command_slot.h holds a ring slot, recovery_info.h RecoveryInfo.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,69 +58,27 @@
 #include "rill/base/cache_line.h"
 #include "rill/base/result.h"
 #include "rill/base/status.h"
-#include "rill/codecs/decoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/ack_level.h"
 #include "rill/engine/applied_view.h"
 #include "rill/engine/command_outcome.h"
 #include "rill/engine/command_processor.h"
+#include "rill/engine/command_slot.h"
 #include "rill/engine/completion.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/engine_options.h"
-#include "rill/engine/event_record.h"
-#include "rill/engine/journal_replay.h"
-#include "rill/engine/prefetch.h"
+#include "rill/engine/recovery_info.h"
 #include "rill/engine/ring_buffer.h"
 #include "rill/engine/snapshot.h"
 #include "rill/engine/snapshotter.h"
-#include "rill/journal/journal_reader.h"
 #include "rill/journal/journal_writer.h"
-#include "rill/journal/recovery.h"
 
 namespace rill::engine {
-
-// One ring slot: 16 (meta) + the command + 16 (target) + 24 bytes. Bank: 88 bytes.
-template <typename D>
-struct CommandSlot {
-  CommandMeta meta;
-  typename D::Command command{};
-  CompletionTarget target;
-  // The ring sequence the slot was written for: at shutdown, slots with a sequence the writer
-  // never reached are the commands to answer with kShutdown.
-  std::int64_t sequence = -1;
-  AppliedView* view = nullptr;  // kApplied: the read model to wait for
-  AckLevel ack = AckLevel::kJournaled;
-  // A wake-up from the journal's syncer (durable position moved), not a command; the durable
-  // position it reports travels in meta.expected_version.
-  bool tick = false;
-};
 
 // What a domain may provide instead of EngineOptions::register_events.
 template <typename D>
 concept HasRegisterEvents = requires(codecs::SchemaRegistryBuilder& b) {
   D::RegisterEvents(b);
-};
-
-// What Open found and did before accepting commands.
-struct RecoveryInfo {
-  std::uint64_t replayed_events = 0;     // from the journal, after the snapshot if one was used
-  std::uint64_t committed_position = 0;  // the journal's last position after recovery
-  std::vector<journal::TailCut> tail_cuts;
-  std::vector<journal::SalvageReport> salvaged;
-  // The snapshot start-up used ("" and 0: none, the whole journal was replayed), and one line
-  // per snapshot file skipped, saying why (also logged).
-  std::string snapshot_path;
-  std::uint64_t snapshot_position = 0;
-  std::uint64_t snapshot_aggregates = 0, snapshot_window_entries = 0;
-  std::vector<std::string> snapshot_notes;
-  // The determinism check over the replayed part: digest records compared, the first mismatch.
-  std::uint64_t digests_checked = 0;
-  std::optional<DigestMismatch> digest_mismatch;
-  std::uint64_t state_digest = 0;  // of the recovered aggregates
-  // Each step's duration: open the journal (verify, cut a torn tail), find and load the
-  // snapshot (aggregates and idempotency window), replay the journal after it, start the
-  // writer (and the snapshotter). total_ns: Open's call until commands are accepted.
-  std::int64_t open_journal_ns = 0, load_snapshot_ns = 0, replay_ns = 0, start_ns = 0, total_ns = 0;
 };
 
 struct BatchSubmitResult {
@@ -149,34 +109,7 @@ class Engine {
   // replays it with verified decoding, then starts the writer thread. Errors: the journal's
   // (Busy: another writer; Corruption before the tail), a record this domain cannot decode,
   // a stream version gap, InvalidArgument for bad options.
-  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options) {
-    if (options.ring_size < 2 || options.ring_size > (std::size_t{1} << 30) || !std::has_single_bit(options.ring_size))
-      return Status::InvalidArgument("EngineOptions::ring_size must be a power of two in [2, 2^30], got " +
-                                     std::to_string(options.ring_size));
-    codecs::SchemaRegistryBuilder builder;
-    if (options.register_events) {
-      options.register_events(builder);
-    } else {
-      if constexpr (HasRegisterEvents<D>) {
-        D::RegisterEvents(builder);
-      } else {
-        return Status::InvalidArgument(
-            "no event types: set EngineOptions::register_events or give the domain a static "
-            "RegisterEvents(rill::codecs::SchemaRegistryBuilder&)");
-      }
-    }
-    Result<codecs::SchemaRegistry> registry = std::move(builder).Build();
-    if (!registry.ok()) return registry.status();
-    const auto t0 = std::chrono::steady_clock::now();
-    std::unique_ptr<Engine> engine(new Engine(options, std::move(registry).value()));
-    if (Status s = engine->Recover(); !s.ok()) return s;
-    const auto t1 = std::chrono::steady_clock::now();
-    engine->Start();
-    const auto t2 = std::chrono::steady_clock::now();
-    engine->recovery_.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
-    engine->recovery_.total_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t0).count();
-    return Result<std::unique_ptr<Engine>>(std::move(engine));
-  }
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
 
   ~Engine() { Stop(); }
   Engine(const Engine&) = delete;
@@ -290,6 +223,7 @@ class Engine {
   // thread (tests, an operator before a planned restart).
   Result<std::uint64_t> TakeSnapshot(std::int64_t timeout_ns) {
     if (!snapshotter_) return Status::Unavailable("snapshots are off: set EngineOptions::snapshot.enabled");
+    if (stopped_) return Status::Unavailable("TakeSnapshot: the engine is stopped");
     return snapshotter_->SnapshotNow(journal_->committed_position(), timeout_ns);
   }
   // The snapshotter's counters (nullopt when snapshots are off). Any thread.
@@ -331,154 +265,20 @@ class Engine {
     CommandOutcome outcome;
   };
 
-  // Appends a record to the journal's open batch, for CommandProcessor::Process.
-  struct JournalSink {
-    Engine* e;
-    std::optional<std::uint64_t> operator()(std::span<const std::uint8_t> record) {
-      Result<std::span<std::byte>> dst = e->journal_->Reserve(record.size(), kEventRecordType);
-      if (!dst.ok()) [[unlikely]] {
-        e->append_error_ = dst.status();
-        return std::nullopt;
-      }
-      std::memcpy(dst->data(), record.data(), record.size());
-      // Start the read-for-ownership of the journal lines ~1 KiB ahead: fresh page-cache lines
-      // otherwise miss to DRAM one store at a time (writer_apply/bank vs
-      // bank_no_journal_prefetch). A prefetch past the mapping is dropped, never a fault.
-      PrefetchForWrite(dst->data() + kJournalPrefetchAhead);
-      e->batch_open_ = true;
-      e->batch_bytes_ += record.size();
-      return ++e->next_position_;
-    }
-  };
-
-  class Reporter final : public journal::Reporter {
-   public:
-    explicit Reporter(Engine* e) : e_(e) {}
-    void TailTruncated(const journal::TailCut& cut) override {
-      e_->recovery_.tail_cuts.push_back(cut);
-      e_->Log("recovery cut a torn tail of " + std::to_string(cut.bytes_cut) + " bytes in " + cut.segment +
-              " at offset " + std::to_string(cut.offset) + " (from position " + std::to_string(cut.first_position_cut) +
-              "): " + cut.reason);
-    }
-    void Salvaged(const journal::SalvageReport& r) override {
-      e_->recovery_.salvaged.push_back(r);
-      e_->Log("salvage dropped everything from position " + std::to_string(r.first_position_dropped) + " (" + r.reason +
-              "), moved to " + r.aside_directory);
-    }
-
-   private:
-    Engine* e_;
-  };
+  // Appends a record to the journal's open batch, for CommandProcessor::Process
+  // (engine_writer_loop.h).
+  struct JournalSink;
 
   static constexpr std::size_t kFarLookahead = 12;  // index slots (command_processor.h, Prefetch)
   static constexpr std::size_t kNearLookahead = 4;  // aggregate entries
   static constexpr std::size_t kJournalPrefetchAhead = 1024;
 
-  Engine(const EngineOptions& options, codecs::SchemaRegistry registry)
-      : options_(options),
-        registry_(std::move(registry)),
-        processor_(std::make_unique<Processor>(options.processor)),
-        ring_(std::make_unique<Ring>(options.ring_size)) {
-    const std::size_t max_batch =
-        options.max_batch != 0 ? options.max_batch : std::max<std::size_t>(1, options.ring_size / 4);
-    max_batch_ = static_cast<std::int64_t>(std::min(max_batch, options.ring_size));
-    batch_pending_.reserve(static_cast<std::size_t>(max_batch_));
-    applied_pending_.reserve(static_cast<std::size_t>(max_batch_));
-    applied_views_.reserve(static_cast<std::size_t>(max_batch_));
-    durable_.resize(std::max<std::size_t>(16, std::bit_ceil(options.ring_size)));
-    // Commit early once a batch passes a quarter segment, so a batch of big commands never
-    // outgrows a segment (the journal would refuse it).
-    commit_threshold_ = std::max<std::size_t>(1, options.journal.segment_size / 4);
-  }
+  // ---- Start-up, on the thread that calls Open (engine_recovery.h) ------------------------
 
-  Status Recover() {
-    const auto t_start = std::chrono::steady_clock::now();
-    journal::WriterOptions wo = options_.journal;
-    wo.schema_fingerprint = registry_.fingerprint();
-    wo.schema_blob = std::as_bytes(registry_.blob());
-    wo.on_durable = [this](std::uint64_t position) { OnDurable(position); };
-    Reporter reporter(this);
-    Result<std::unique_ptr<journal::JournalWriter>> w = journal::JournalWriter::Open(wo, &reporter);
-    if (!w.ok()) return w.status();
-    journal_ = std::move(w).value();
-    durability_none_ = wo.durability == journal::Durability::kNone;
-
-    const std::uint64_t end = journal_->committed_position();
-    const auto t_open = std::chrono::steady_clock::now();
-    recovery_.open_journal_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t_open - t_start).count();
-
-    // The newest usable snapshot, else the journal's start. Skipped files are logged.
-    std::optional<FoundSnapshot> snap;
-    if (options_.snapshot.load) {
-      snap = FindSnapshot<D>(SnapshotDirectory(), {registry_.fingerprint(), build_id_, end}, &recovery_.snapshot_notes);
-      for (const std::string& note : recovery_.snapshot_notes) Log(note);
-    }
-    Result<std::unique_ptr<journal::JournalReader>> r = journal::JournalReader::Open({.directory = wo.directory});
-    if (!r.ok()) return r.status().WithContext("replay");
-    if (snap) {
-      // Retention may have deleted the journal right after the snapshot: then it cannot be used.
-      if (Status s = (*r)->SeekToPosition(snap->header.position + 1); !s.ok()) {
-        recovery_.snapshot_notes.push_back("snapshot " + snap->path + " skipped: " + s.ToString());
-        Log(recovery_.snapshot_notes.back());
-        snap.reset();
-        r = journal::JournalReader::Open({.directory = wo.directory});
-        if (!r.ok()) return r.status().WithContext("replay");
-      } else {
-        RILL_RETURN_IF_ERROR(ApplySnapshot<D>(*snap, processor_.get()).WithContext("snapshot " + snap->path));
-        recovery_.snapshot_path = snap->path;
-        recovery_.snapshot_position = snap->header.position;
-        recovery_.snapshot_aggregates = snap->header.aggregates;
-        recovery_.snapshot_window_entries = snap->header.window_entries;
-      }
-    }
-    const auto t_loaded = std::chrono::steady_clock::now();
-    recovery_.load_snapshot_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t_loaded - t_open).count();
-
-    // Replay with verified decoding (these bytes come from disk), checking digest records.
-    JournalReplayer<D> replayer(registry_, processor_.get());
-    ReplayProgress progress;
-    if (Status s = replayer.Run(**r, {}, &progress); !s.ok()) return s.WithContext("replay");
-    recovery_.replayed_events = progress.events;
-    recovery_.digests_checked = progress.digests_checked;
-    recovery_.digest_mismatch = progress.digest_mismatch;
-    if (const auto& m = progress.digest_mismatch) {
-      Log("determinism check failed: the digest record at position " + std::to_string(m->position) +
-          " differs from the replayed state (Evolve changed or is not deterministic); the engine runs on the replayed "
-          "state: run `rill replay --verify` on the journal");
-    }
-    if (snap && options_.snapshot.enabled) snapshot_start_ = std::move(snap);  // the snapshotter starts from it
-    processor_->FinishReplay();
-    recovery_.state_digest = processor_->digest();
-    recovery_.replay_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t_loaded).count();
-    next_position_ = journal_->committed_position();
-    recovery_.committed_position = next_position_;
-    return Status::OK();
-  }
-
-  std::string SnapshotDirectory() const {
-    return options_.snapshot.directory.empty() ? options_.journal.directory + "/snapshots"
-                                               : options_.snapshot.directory;
-  }
-
-  void Start() {
-    // Recovery ran on this thread; starting the thread is the happens-before edge it needs.
-    processor_->store().TransferOwnership();
-    writer_ = std::thread([this] { WriterMain(); });
-    if (options_.snapshot.enabled) {
-      typename Snapshotter<D>::Config c;
-      c.journal_dir = options_.journal.directory;
-      c.snapshot_dir = SnapshotDirectory();
-      c.options = options_.snapshot;
-      c.processor = options_.processor;
-      c.schema_fingerprint = registry_.fingerprint();
-      c.build_id = build_id_;
-      c.log = [this](const std::string& line) { Log(line); };
-      snapshotter_ = std::make_unique<Snapshotter<D>>(std::move(c), registry_, std::move(snapshot_start_));
-      snapshot_start_.reset();
-      snapshotter_->Start();
-    }
-  }
+  Engine(const EngineOptions& options, codecs::SchemaRegistry registry);
+  Status Recover();
+  std::string SnapshotDirectory() const;
+  void Start();
 
   // ---- Submitters -------------------------------------------------------------------------
 
@@ -520,262 +320,28 @@ class Engine {
     return c.status;
   }
 
-  // ---- Syncer thread ----------------------------------------------------------------------
+  // ---- Syncer thread (engine_writer_loop.h) -----------------------------------------------
 
-  // journal on_durable (kBatch, kInterval), on the syncer thread, before the journal publishes
-  // the durable position. Wakes the writer with a tick when it holds durable acknowledgements.
-  void OnDurable(std::uint64_t position) {
-    // Seq_cst (both): a Dekker pair with CheckDurable's store of durable_waiting_ and load of
-    // durable_hint_: either the writer sees this position, or we see that it waits and tick.
-    durable_hint_.store(position, std::memory_order_seq_cst);
-    if (!durable_waiting_.load(std::memory_order_seq_cst)) return;
-    if (!Enter()) return;
-    // A blocking claim: never dropped. The writer never waits for the syncer, so a full ring
-    // only delays this until its next batch.
-    const Claim c = ring_->claim(1);
-    if (c.ok()) {
-      Slot& slot = (*ring_)[c.first];
-      slot.tick = true;
-      slot.sequence = c.first;
-      slot.meta.expected_version = position;
-      slot.target = {};
-      ring_->publish(c.first);
-    }
-    Leave();
-  }
+  void OnDurable(std::uint64_t position);
 
-  // ---- Writer thread ----------------------------------------------------------------------
+  // ---- Writer thread (engine_writer_loop.h) -----------------------------------------------
 
-  void WriterMain() {
-    std::int64_t next = 0;
-    for (;;) {
-      const Available a = ring_->wait_for(next, next + max_batch_ - 1);
-      if (!a.ok()) break;  // shut down, and everything contiguous was handled
-      HandleBatch(next, a.last);
-      ring_->release(a.last);
-      next = a.last + 1;
-      if (durable_size_ != 0) CheckDurable();
-    }
-    FinishAfterShutdown(next);
-  }
-
-  static std::int64_t NowNs() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-
-  static std::int64_t SteadyNs() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-
-  void HandleBatch(std::int64_t first, std::int64_t last) {
-    const std::int64_t timestamp = NowNs();  // one per batch, recorded in every envelope
-    const bool timed = static_cast<bool>(options_.on_batch);
-    BatchTiming timing;
-    if (timed) timing.dequeued_ns = SteadyNs();
-    batch_pending_.clear();
-    for (std::int64_t s = first; s <= last; ++s) {
-      const Slot& slot = (*ring_)[s];
-      if (slot.tick) {
-        if (slot.meta.expected_version > tick_durable_) tick_durable_ = slot.meta.expected_version;
-        continue;
-      }
-      if (s + static_cast<std::int64_t>(kFarLookahead) <= last) {
-        const Slot& ahead = (*ring_)[s + static_cast<std::int64_t>(kFarLookahead)];
-        if (!ahead.tick) processor_->Prefetch(ahead.meta, ahead.command, kFarLookahead);
-      }
-      if (s + static_cast<std::int64_t>(kNearLookahead) <= last) {
-        const Slot& ahead = (*ring_)[s + static_cast<std::int64_t>(kNearLookahead)];
-        if (!ahead.tick) processor_->PrefetchEntries(ahead.command);
-      }
-      ++timing.commands;
-      if (slot.ack == AckLevel::kApplied && slot.view == nullptr) [[unlikely]] {
-        slot.target.Deliver(CommandOutcome::Rejected(
-            Rejection(RejectCode::kInvalidCommand, 0, "AckLevel::kApplied needs a view: submit with an AppliedView&")));
-        continue;
-      }
-      CommandOutcome outcome = Decide(slot, timestamp);
-      if (!outcome.accepted() || slot.ack == AckLevel::kAccepted) {
-        slot.target.Deliver(outcome);  // rejections changed nothing: true at once
-      } else {
-        batch_pending_.push_back(PendingAck{slot.target, slot.ack, slot.view, outcome});
-      }
-    }
-    if (timed) timing.decided_ns = SteadyNs();
-    if (digest_interval_ != 0 && commands_since_digest_ >= digest_interval_ && batch_open_) [[unlikely]]
-      AppendDigest();
-    if (batch_open_) CommitOpenBatch(timestamp);
-    if (timed) {
-      timing.committed_ns = SteadyNs();
-      options_.on_batch(timing);
-    }
-    CompleteCommitted();
-  }
-
-  CommandOutcome Decide(const Slot& slot, std::int64_t timestamp) {
-    if (failed_local_) [[unlikely]]
-      return JournalUnavailable();
-    // At a command boundary, so a command's events always share one journal batch.
-    if (batch_bytes_ >= commit_threshold_) [[unlikely]] {
-      CommitOpenBatch(timestamp);
-      if (failed_local_) return JournalUnavailable();
-    }
-    JournalSink sink{this};
-    CommandOutcome outcome = processor_->Process(slot.meta, slot.command, timestamp, sink);
-    if (processor_->failed()) [[unlikely]] {
-      OnJournalFailure(append_error_);
-      return JournalUnavailable();
-    }
-    ++commands_since_digest_;
-    return outcome;
-  }
-
-  // The determinism check: the state digest after every event so far, as a record of the open
-  // batch (committed, or aborted, with it). Replays compare it with their own.
-  void AppendDigest() {
-    commands_since_digest_ = 0;
-    const DigestRecord rec{processor_->digest(), next_position_};
-    Result<std::span<std::byte>> dst = journal_->Reserve(sizeof rec, kDigestRecordType);
-    if (!dst.ok()) [[unlikely]] {
-      OnJournalFailure(dst.status());
-      return;
-    }
-    std::memcpy(dst->data(), &rec, sizeof rec);
-    ++next_position_;
-    batch_bytes_ += sizeof rec;
-  }
-
-  void CommitOpenBatch(std::int64_t timestamp) {
-    Result<std::uint64_t> r = journal_->CommitBatch(timestamp);
-    batch_open_ = false;
-    batch_bytes_ = 0;
-    if (!r.ok()) [[unlikely]]
-      OnJournalFailure(r.status());
-  }
-
-  // After the batch's commit (or its failure): an accepted command is journaled exactly when
-  // the journal's committed position covers its last event.
-  void CompleteCommitted() {
-    if (batch_pending_.empty()) return;
-    const std::uint64_t committed = journal_->committed_position();
-    for (const PendingAck& p : batch_pending_) {
-      if (p.outcome.position() > committed) [[unlikely]] {
-        p.target.Deliver(JournalUnavailable());  // decided, then lost with the aborted batch
-      } else if (p.ack == AckLevel::kApplied) {
-        applied_pending_.push_back(AppliedWaiter{p.outcome.position(), p.target, p.outcome});
-        applied_views_.push_back(p.view);
-      } else if (p.ack == AckLevel::kJournaled || durability_none_) {
-        p.target.Deliver(p.outcome);  // kDurable under kNone: durable == committed
-      } else {
-        PushDurable(p);
-      }
-    }
-    batch_pending_.clear();
-    if (!applied_pending_.empty()) HandOverApplied();
-  }
-
-  // Journaled applied(view) acknowledgements go to their views, one NotifyBatch (one lock)
-  // per run of commands for the same view: usually one per batch.
-  void HandOverApplied() {
-    std::size_t begin = 0;
-    while (begin < applied_pending_.size()) {
-      std::size_t end = begin + 1;
-      while (end < applied_pending_.size() && applied_views_[end] == applied_views_[begin]) ++end;
-      applied_views_[begin]->NotifyBatch(std::span<const AppliedWaiter>(&applied_pending_[begin], end - begin));
-      begin = end;
-    }
-    applied_pending_.clear();
-    applied_views_.clear();
-  }
-
-  // The durable queue: a circular buffer, in commit order, that doubles when full (rare:
-  // more kDurable commands in flight than the ring holds), so the writer never waits for the
-  // syncer.
-  void PushDurable(const PendingAck& p) {
-    if (durable_size_ == durable_.size()) {
-      std::vector<PendingAck> bigger(durable_.size() * 2);
-      for (std::size_t i = 0; i < durable_size_; ++i) bigger[i] = durable_[(durable_head_ + i) % durable_.size()];
-      durable_ = std::move(bigger);
-      durable_head_ = 0;
-    }
-    durable_[(durable_head_ + durable_size_) % durable_.size()] = p;
-    ++durable_size_;
-  }
-
-  void DeliverDurableUpTo(std::uint64_t durable) {
-    while (durable_size_ != 0) {
-      PendingAck& p = durable_[durable_head_];
-      if (p.outcome.position() > durable) break;
-      p.target.Deliver(p.outcome);
-      durable_head_ = (durable_head_ + 1) % durable_.size();
-      --durable_size_;
-    }
-  }
-
-  void CheckDurable() {
-    // Seq_cst: see OnDurable.
-    durable_waiting_.store(true, std::memory_order_seq_cst);
-    const std::uint64_t hint = durable_hint_.load(std::memory_order_seq_cst);
-    DeliverDurableUpTo(std::max({hint, tick_durable_, journal_->durable_position()}));
-    // Relaxed: only the writer stores it; a stale true costs the syncer one useless tick.
-    if (durable_size_ == 0) durable_waiting_.store(false, std::memory_order_relaxed);
-  }
-
-  CommandOutcome JournalUnavailable() const {
-    return CommandOutcome::Rejected(Rejection(RejectCode::kJournalUnavailable, 0, failure_.ToString()));
-  }
-
-  // The journal refused an append or a commit. The open batch is aborted: its commands were
-  // decided and evolved in memory but never journaled, so from here on every command is
-  // rejected (nothing more is decided on that state) until a restart rebuilds it from the
-  // journal. Nothing acknowledged at kJournaled or kDurable is lost: those commands are
-  // answered kJournalUnavailable unless the committed position covers them.
-  void OnJournalFailure(const Status& error) {
-    journal_->AbortBatch();
-    batch_open_ = false;
-    batch_bytes_ = 0;
-    next_position_ = journal_->committed_position();
-    if (failed_local_) return;
-    failed_local_ = true;
-    failure_ = error.ok() ? Status::Unavailable("the journal refused an append") : error;
-    // Release: failure_ is complete before status() readers see the flag.
-    failed_.store(true, std::memory_order_release);
-    Log("journal unavailable: " + failure_.ToString() + "; rejecting commands with kJournalUnavailable; " +
-        "everything committed up to position " + std::to_string(journal_->committed_position()) +
-        " is intact; fix the cause and restart the engine");
-    // Durable acknowledgements already committed: make them durable now if the journal can.
-    if (durable_size_ != 0) {
-      (void)journal_->Sync();
-      DeliverDurableUpTo(journal_->durable_position());
-    }
-  }
-
-  void FinishAfterShutdown(std::int64_t next) {
-    // Wait for submitters that claimed before the shutdown to publish (or give up). Acquire:
-    // pairs with Leave, so their slot writes are visible to the scan below. A yield loop: a
-    // cold path, bounded by a producer's fill-and-publish.
-    while (submitting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
-    const CommandOutcome shutdown =
-        CommandOutcome::Rejected(Rejection(RejectCode::kShutdown, 0, "the engine stopped before deciding the command"));
-    // Published after the writer stopped (or beyond a claimed-but-abandoned gap): never
-    // decided, so kShutdown. Handled slots all carry sequences below `next`.
-    for (std::int64_t i = 0; i < ring_->capacity(); ++i) {
-      const Slot& slot = (*ring_)[i];
-      if (slot.sequence >= next && !slot.tick) slot.target.Deliver(shutdown);
-    }
-    if (durable_size_ != 0) {
-      const Status s = journal_->Sync();
-      DeliverDurableUpTo(journal_->durable_position());
-      const CommandOutcome lost = CommandOutcome::Rejected(
-          Rejection(RejectCode::kJournalUnavailable, 0, "journaled, but the sync at shutdown failed: " + s.ToString()));
-      while (durable_size_ != 0) {
-        durable_[durable_head_].target.Deliver(lost);
-        durable_head_ = (durable_head_ + 1) % durable_.size();
-        --durable_size_;
-      }
-    }
-  }
+  void WriterMain();
+  static std::int64_t NowNs() noexcept;
+  static std::int64_t SteadyNs() noexcept;
+  void HandleBatch(std::int64_t first, std::int64_t last);
+  CommandOutcome Decide(const Slot& slot, std::int64_t timestamp);
+  void AppendDigest();
+  void CommitOpenBatch(std::int64_t timestamp);
+  void CompleteCommitted();
+  void HandOverApplied();
+  void PushDurable(const PendingAck& p);
+  void DeliverDurableUpTo(std::uint64_t durable);
+  void CheckDurable();
+  void RejectPendingDurable(const Status& why);
+  CommandOutcome JournalUnavailable() const;
+  void OnJournalFailure(const Status& error);
+  void FinishAfterShutdown(std::int64_t next);
 
   void Log(const std::string& line) const {
     if (options_.log_to_stderr)
@@ -823,3 +389,8 @@ class Engine {
 };
 
 }  // namespace rill::engine
+
+// The member definitions (see "Files" above): a class template's must be visible wherever it
+// is used, so they are headers included here, kept apart for readability.
+#include "rill/engine/engine_recovery.h"
+#include "rill/engine/engine_writer_loop.h"

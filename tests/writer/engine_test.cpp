@@ -415,3 +415,23 @@ TEST_CASE("blog: text fields travel by BytesRef through the engine and survive a
   CHECK((*e)->recovery().replayed_events == 2);
   CHECK((*e)->execute(PublishPost{1, 9}, {3}).duplicate());
 }
+
+TEST_CASE("every engine accessor is safe after Stop and answers with the last values", "[writer][engine][api]") {
+  const auto durability = GENERATE(rill::journal::Durability::kNone, rill::journal::Durability::kBatch);
+  rill::test::TempDir dir("rill-engine");
+  auto e = OpenBank(Options(dir.path(), durability));
+  REQUIRE(e->execute(OpenAccount{1, 7, 978}, {1}).accepted());
+  const CommandOutcome last = e->execute(Deposit{1, 100}, {2}, AckLevel::kDurable);
+  REQUIRE(last.accepted());
+  e->Stop();
+  e->Stop();  // idempotent
+  // These dereferenced the closed journal's control file before (a segfault).
+  CHECK(e->committed_position() == last.position());
+  CHECK(e->durable_position() == last.position());
+  CHECK(e->status().ok());
+  CHECK(e->recovery().committed_position == 0);
+  CHECK(e->ring_full_count() == 0);
+  CHECK(e->TakeSnapshot(0).status().IsUnavailable());
+  CHECK(e->execute(Deposit{1, 1}, {3}).code() == RejectCode::kShutdown);
+  CHECK(e->state_digest().ok());
+}
