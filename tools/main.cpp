@@ -4,9 +4,16 @@
 //
 // Exit codes (tools/README.md): 0 ok, 1 problems found / the run failed, 2 usage error,
 // 3 cannot read the input.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "rill/base/crc32c.h"
 #include "rill/tools/bench/bench_command.h"
@@ -16,6 +23,7 @@
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
 #include "rill/tools/inspect/inspect_verify.h"
+#include "rill/tools/recover/recover_command.h"
 #include "rill/tools/replay/replay_command.h"
 
 namespace {
@@ -25,6 +33,136 @@ constexpr const char* kExitCodes =
     "3 cannot read the input (missing directory, not a journal, unknown schema).";
 
 std::string Footer(const char* example) { return std::string("\nExample:\n  ") + example + "\n" + kExitCodes; }
+
+constexpr std::uint64_t kMaxU64 = std::numeric_limits<std::uint64_t>::max();
+
+// A whole number in [min, max], checked on the text before CLI11 converts it. CLI11 2.1.2 reads
+// integers with strto(u)ll in base 0: "-1" wraps to 2^64-1 in an unsigned option, "010" is
+// octal 8, "0x10" hex, and an overflow saturates, all silently; its Range and NonNegativeNumber
+// print their bounds as doubles (a 309-digit maximum). This one accepts decimal digits only,
+// rewrites the text to its canonical form (so "010" is 10, not 8), and says the allowed range.
+// Attach it with ->transform(): ->check() marks a validator non-modifying, and the rewrite would
+// be lost.
+// `hint` ends the message: what else to do (e.g. "omit --limit for no limit").
+CLI::Validator Whole(std::uint64_t min, std::uint64_t max, std::string hint = "") {
+  std::string want = "give a whole number ";
+  want +=
+      max == kMaxU64 ? std::to_string(min) + " or more" : "from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!hint.empty()) want += " (" + hint + ")";
+  std::string desc =
+      max == kMaxU64 ? ">= " + std::to_string(min) : "in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  return CLI::Validator(
+      [min, max, want](std::string& text) -> std::string {
+        const auto quoted = "'" + text + "'";
+        if (text.empty()) return "an empty value: " + want;
+        bool digits = true;
+        for (const char c : text) digits = digits && c >= '0' && c <= '9';
+        if (!digits) {
+          const bool negative = text.size() > 1 && text[0] == '-';
+          return quoted + (negative ? " is negative: " : " is not a whole number: ") + want;
+        }
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
+          return quoted + " is out of range: " + want;
+        text = std::to_string(v);
+        return {};
+      },
+      desc);
+}
+
+// A finite decimal number in [min, max] (seconds, rates). CLI::Range prints its bounds with
+// std::to_string ("0.100000"), and NonNegativeNumber/PositiveNumber a double's max in 309 digits.
+CLI::Validator Decimal(double min, double max, const char* unit, std::string hint = "") {
+  char want[160];
+  std::snprintf(want, sizeof want, "give a number of %s from %.15g to %.15g%s%s%s", unit, min, max,
+                hint.empty() ? "" : " (", hint.c_str(), hint.empty() ? "" : ")");
+  char desc[64];
+  std::snprintf(desc, sizeof desc, "in [%.15g, %.15g]", min, max);
+  return CLI::Validator(
+      [min, max, want = std::string(want)](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v))
+          return "'" + text + "' is not a number: " + want;
+        if (v < min || v > max) return "'" + text + "' is out of range: " + want;
+        return {};
+      },
+      desc);
+}
+
+// One of `choices`, named in the error (CLI::IsMember says only "x not in {a,b}").
+CLI::Validator OneOf(std::vector<std::string> choices) {
+  std::string list, desc;
+  for (const std::string& c : choices) {
+    list += (list.empty() ? "" : ", ") + c;
+    desc += (desc.empty() ? "{" : ",") + c;
+  }
+  desc += "}";
+  return CLI::Validator(
+      [choices, list](std::string& text) -> std::string {
+        for (const std::string& c : choices)
+          if (text == c) return {};
+        return "'" + text + "' is not a choice: give one of " + list;
+      },
+      desc);
+}
+
+// An empty value would silently mean "no filter" or "the default": refused, with what to give.
+CLI::Validator NonEmpty(const char* what) {
+  return CLI::Validator(
+      [what = std::string(what)](std::string& text) -> std::string {
+        return text.empty() ? "an empty value: give " + what : std::string();
+      },
+      "not empty");
+}
+
+// The error of a failed parse, as one line on stderr: "rill <sub...>: <what>: <what to do>".
+// CLI11's own report is two lines and, for an unknown subcommand, only "A subcommand is
+// required" without the word it did not know.
+int PrintUsageError(const CLI::App& app, const CLI::ParseError& e) {
+  // The deepest subcommand that was recognised is where the error is.
+  const CLI::App* at = &app;
+  std::string path = "rill";
+  std::vector<std::string> rest = app.remaining();
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    path += " " + at->get_name();
+    if (std::vector<std::string> r = at->remaining(); !r.empty()) rest = std::move(r);
+  }
+  const std::string help = "run `" + path + " --help`";
+  std::string what = e.what(), todo = help + " for its options";
+  const bool no_subcommand = at->get_require_subcommand_min() > 0 && at->get_subcommands().empty();
+  if (no_subcommand) {
+    std::string known;
+    for (const CLI::App* sub : at->get_subcommands([](const CLI::App*) { return true; }))
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    if (rest.empty()) {
+      what = "a subcommand is required";
+    } else if (rest.front().starts_with("-")) {
+      what = "unknown option '" + rest.front() + "' (a subcommand is required first)";
+    } else {
+      what = "unknown subcommand '" + rest.front() + "'";
+    }
+    todo = "use one of " + known + " (" + help + ")";
+  } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && !rest.empty()) {
+    what = rest.front().starts_with("-") ? "unknown option '" + rest.front() + "'"
+                                         : "unexpected argument '" + rest.front() + "'";
+  } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && what.ends_with(" missing")) {
+    what = what.substr(0, what.find(':')) + " needs a value";  // not "--limit: 1 required UINT:>= 1 missing"
+  } else if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) {
+    todo.clear();  // the validator's message already says what to give
+  }
+  std::fprintf(stderr, "%s: %s%s%s\n", path.c_str(), what.c_str(), todo.empty() ? "" : ": ", todo.c_str());
+  return 2;
+}
+
+// `rill demo --dir`: a path that exists must be a directory (RunDemo would otherwise fail deep
+// in the engine's open; bench and crashtest check this themselves).
+bool IsNonDirectory(const std::string& path) {
+  struct stat st {};
+  return !path.empty() && ::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+}
 
 void AddVersion(CLI::App& app) {
   auto* version = app.add_subcommand("version", "Print the version and the build's capabilities");
@@ -53,23 +191,36 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
 
   auto* info = inspect->add_subcommand(
       "info", "Segments, event counts per type, bytes per event, schema fingerprint, durability of the tail");
-  info->add_option("DIR", o.info.dir, "Journal directory")->required();
+  info->add_option("DIR", o.info.dir, "Journal directory")->required()->check(NonEmpty("the journal's directory"));
   info->add_option("--checkpoints", o.info.checkpoints_dir,
-                   "Where the projector checkpoints are (default: DIR/checkpoints)");
+                   "Where the projector checkpoints are (default: DIR/checkpoints)")
+      ->check(NonEmpty("the checkpoint directory, or omit --checkpoints for DIR/checkpoints"));
   info->footer(Footer("rill inspect info /var/lib/bank/journal"));
   info->callback([&o, exit_code] { *exit_code = ti::RunInfo(o.info, stdout, stderr); });
 
   auto* dump = inspect->add_subcommand("dump", "Print events as text or JSON lines, decoded from the embedded schema");
-  dump->add_option("DIR", o.dump.dir, "Journal directory")->required();
+  dump->add_option("DIR", o.dump.dir, "Journal directory")->required()->check(NonEmpty("the journal's directory"));
   dump->add_flag("--json", o.dump.json, "One JSON object per line: envelope fields, type and body");
-  dump->add_option("--from", o.dump.from, "First position, or ISO-8601 time (2026-11-23T01:02:03Z), inclusive");
-  dump->add_option("--to", o.dump.to, "Last position, or ISO-8601 time, inclusive");
-  auto* stream = dump->add_option("--stream", o.stream, "Only this stream (aggregate) id");
-  dump->add_option("--type", o.dump.type, "Only this event type (bank.Deposited, or rill.bank.Deposited)");
-  dump->add_option("--limit", o.dump.limit, "Stop after N events (also ends --follow)");
-  dump->add_flag("--follow,-f", o.dump.follow, "Keep printing events as the writer commits them (Ctrl-C stops)");
+  // The bounds' syntax and range are checked by RunDump and the view (journal_view.h), which
+  // know the journal; an empty one would silently mean "unbounded".
+  dump->add_option("--from", o.dump.from,
+                   "First position, or ISO-8601 time (2026-11-23T01:02:03Z), inclusive; must not be after the "
+                   "journal's last event (unless --follow) nor after --to")
+      ->check(NonEmpty("a position (1200) or an ISO-8601 time (2026-11-23T01:02:03Z), or omit --from"));
+  dump->add_option("--to", o.dump.to,
+                   "Last position, or ISO-8601 time, inclusive; must not be before the journal's first event")
+      ->check(NonEmpty("a position (1200) or an ISO-8601 time (2026-11-23T01:02:03Z), or omit --to"));
+  auto* stream =
+      dump->add_option("--stream", o.stream, "Only this stream (aggregate) id")->transform(Whole(0, kMaxU64));
+  dump->add_option("--type", o.dump.type, "Only this event type (bank.Deposited, or rill.bank.Deposited)")
+      ->check(NonEmpty("an event type such as bank.Deposited, or omit --type for every type"));
+  dump->add_option("--limit", o.dump.limit, "Stop after N events (also ends --follow)")
+      ->transform(Whole(1, kMaxU64, "omit --limit for no limit"));
+  auto* follow =
+      dump->add_flag("--follow,-f", o.dump.follow, "Keep printing events as the writer commits them (Ctrl-C stops)");
   dump->add_option("--follow-timeout", o.dump.follow_timeout_s, "With --follow: stop after SECONDS without a new event")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Decimal(0.001, 31'536'000, "seconds", "omit it to follow until Ctrl-C"))
+      ->needs(follow);
   dump->footer(Footer(
       "rill inspect dump /var/lib/bank/journal --json --type bank.Deposited --from 2026-11-23T01:00:00Z --limit 10\n"
       "  rill inspect dump /var/lib/bank/journal --stream 42 --follow"));
@@ -80,14 +231,14 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
 
   auto* verify = inspect->add_subcommand(
       "verify", "Check every frame CRC, batch, position, event body and stream version; exit 0 only when intact");
-  verify->add_option("DIR", o.verify.dir, "Journal directory")->required();
+  verify->add_option("DIR", o.verify.dir, "Journal directory")->required()->check(NonEmpty("the journal's directory"));
   verify->footer(Footer("rill inspect verify /var/lib/bank/journal && echo intact"));
   verify->callback([&o, exit_code] { *exit_code = ti::RunVerify(o.verify, stdout, stderr); });
 
   auto* stats = inspect->add_subcommand(
       "stats", "Events per type, busiest streams, batch size distribution, events per second over time");
-  stats->add_option("DIR", o.stats.dir, "Journal directory")->required();
-  stats->add_option("--top", o.stats.top, "How many of the busiest streams to show")->check(CLI::PositiveNumber);
+  stats->add_option("DIR", o.stats.dir, "Journal directory")->required()->check(NonEmpty("the journal's directory"));
+  stats->add_option("--top", o.stats.top, "How many of the busiest streams to show")->transform(Whole(1, 1'000'000));
   stats->footer(Footer("rill inspect stats /var/lib/bank/journal --top 5"));
   stats->callback([&o, exit_code] { *exit_code = ti::RunStats(o.stats, stdout, stderr); });
 }
@@ -97,62 +248,96 @@ void AddDemo(CLI::App& app, rill::tools::DemoOptions& o, int* exit_code) {
       "demo",
       "Run the bank workload on the engine for a few seconds (with a balances projector), then inspect and replay "
       "its journal");
-  demo->add_option("--dir", o.dir, "Where to write the journal (default: a temporary directory, removed afterwards)");
+  demo->add_option("--dir", o.dir, "Where to write the journal (default: a temporary directory, removed afterwards)")
+      ->check(NonEmpty("a directory, or omit --dir for a temporary one"));
   demo->add_flag("--keep", o.keep, "Keep the temporary journal and print where it is");
-  demo->add_option("--seconds", o.seconds, "How long producers submit commands")->check(CLI::Range(0.1, 3600.0));
-  demo->add_option("--producers", o.producers, "Producer threads")->check(CLI::Range(1, 64));
-  demo->add_option("--accounts", o.accounts, "Bank accounts")->check(CLI::Range(2, 1 << 24));
+  demo->add_option("--seconds", o.seconds, "How long producers submit commands")
+      ->check(Decimal(0.1, 3600.0, "seconds"));
+  demo->add_option("--producers", o.producers, "Producer threads")->transform(Whole(1, 64));
+  demo->add_option("--accounts", o.accounts, "Bank accounts")->transform(Whole(2, 1 << 24));
   demo->add_option("--durability", o.durability, "Journal durability policy")
-      ->check(CLI::IsMember({"none", "batch", "interval"}));
+      ->check(OneOf({"none", "batch", "interval"}));
   demo->footer(Footer("rill demo --seconds 5 --durability none --dir ./demo-data"));
-  demo->callback([&o, exit_code] { *exit_code = rill::tools::RunDemo(o, stdout, stderr); });
+  demo->callback([&o, exit_code] {
+    if (IsNonDirectory(o.dir)) {  // RunDemo would fail later, deep in the engine's open
+      std::fprintf(stderr, "rill demo: %s is not a directory: pass a directory (or a path to create) with --dir\n",
+                   o.dir.c_str());
+      *exit_code = 3;  // like a directory that cannot be created (tools/README.md)
+      return;
+    }
+    *exit_code = rill::tools::RunDemo(o, stdout, stderr);
+  });
 }
 
 void AddBench(CLI::App& app, rill::tools::BenchOptions& o, int* exit_code) {
   auto* b = app.add_subcommand(
       "bench", "Measure the engine end to end (throughput, latency percentiles, per stage), with same-run baselines");
-  b->add_option("--workload", o.workload, "bank or blog")->check(CLI::IsMember({"bank", "blog"}));
-  b->add_option("--producers", o.producers, "Producer threads")->check(CLI::Range(1, 256));
-  b->add_option("--durability", o.durability, "Journal durability policy")
-      ->check(CLI::IsMember({"none", "batch", "interval"}));
+  b->add_option("--workload", o.workload, "bank or blog")->check(OneOf({"bank", "blog"}));
+  b->add_option("--producers", o.producers, "Producer threads")->transform(Whole(1, 256));
+  b->add_option("--durability", o.durability, "Journal durability policy")->check(OneOf({"none", "batch", "interval"}));
   b->add_option("--projectors", o.projectors, "Projector threads (0 = none); the first one feeds --ack applied")
-      ->check(CLI::Range(0, 64));
-  b->add_option("--ring-size", o.ring_size, "Command ring slots (a power of two)");
-  b->add_option("--max-batch", o.max_batch, "Most commands per writer batch (0 = a quarter of the ring)");
-  b->add_option("--pin", o.pin, "CPUs to pin to, e.g. 0,1: the writer, then producers, then projectors take turns");
-  b->add_option("--seconds", o.seconds, "Duration of the measured part")->check(CLI::Range(0.01, 3600.0));
-  b->add_option("--ack", o.ack, "Acknowledgement level")
-      ->check(CLI::IsMember({"accepted", "journaled", "durable", "applied"}));
-  b->add_option("--dir", o.dir, "Journal directory (must be empty; default: a temporary one, removed afterwards)");
+      ->transform(Whole(0, 64));
+  b->add_option("--ring-size", o.ring_size, "Command ring slots (a power of two)")->transform(Whole(2, 1 << 30));
+  b->add_option("--max-batch", o.max_batch, "Most commands per writer batch (0 = a quarter of the ring)")
+      ->transform(Whole(0, 1 << 30));
+  b->add_option("--pin", o.pin, "CPUs to pin to, e.g. 0,1: the writer, then producers, then projectors take turns")
+      ->check(NonEmpty("a CPU list such as 0,1 or 0-3, or omit --pin"));
+  b->add_option("--seconds", o.seconds, "Duration of the measured part")->check(Decimal(0.01, 3600.0, "seconds"));
+  b->add_option("--ack", o.ack, "Acknowledgement level")->check(OneOf({"accepted", "journaled", "durable", "applied"}));
+  b->add_option("--dir", o.dir, "Journal directory (must be empty; default: a temporary one, removed afterwards)")
+      ->check(NonEmpty("a directory, or omit --dir for a temporary one"));
   b->add_flag("--keep", o.keep, "Keep the temporary journal and print where it is");
   b->add_option("--inflight", o.inflight, "Closed loop: outstanding commands per producer (open loop: the most)")
-      ->check(CLI::Range(1, 1 << 20));
+      ->transform(Whole(1, 1 << 20));
   b->add_option("--rate", o.rate, "Open loop at this many commands/s in total (latency from the intended send time)")
-      ->check(CLI::PositiveNumber);
-  b->add_option("--accounts", o.accounts, "Bank accounts (blog: posts)")->check(CLI::Range(2, 1 << 24));
-  b->add_option("--seed", o.seed, "Workload seed");
-  b->add_option("--commands", o.commands, "Each producer sends exactly N commands instead of --seconds");
+      ->check(Decimal(1, 1e9, "commands/s", "omit --rate for a closed loop"));
+  b->add_option("--accounts", o.accounts, "Bank accounts (blog: posts)")->transform(Whole(2, 1 << 24));
+  b->add_option("--seed", o.seed, "Workload seed")->transform(Whole(0, kMaxU64));
+  b->add_option("--commands", o.commands, "Each producer sends exactly N commands instead of --seconds")
+      ->transform(Whole(1, kMaxU64, "omit --commands to run for --seconds"));
   b->add_flag("--baselines", o.baselines, "Also run the mutex and PostgreSQL (per transaction, COPY) baselines");
   b->add_option("--baseline-seconds", o.baseline_seconds, "Duration of each baseline (default: --seconds)")
-      ->check(CLI::Range(0.01, 3600.0));
-  b->add_option("--json", o.json, "Write the results as JSON to FILE ('-': stdout)");
-  b->add_option("--plot", o.plot, "Write the latency distribution (rill and the baselines) to FILE.png or FILE.svg");
+      ->check(Decimal(0.01, 3600.0, "seconds"));
+  b->add_option("--json", o.json, "Write the results as JSON to FILE ('-': stdout)")
+      ->check(NonEmpty("a file name, or - for stdout"));
+  b->add_option("--plot", o.plot, "Write the latency distribution (rill and the baselines) to FILE.png or FILE.svg")
+      ->check(NonEmpty("a file name ending in .png or .svg"));
   b->footer(Footer(
       "rill bench --durability batch --ack durable --seconds 5 --baselines --json bench.json --plot latency.svg\n"
       "  rill bench --rate 1000000 --ack journaled --pin 0,1"));
   b->callback([&o, exit_code] { *exit_code = rill::tools::RunBench(o, stdout, stderr); });
 }
 
+void AddRecover(CLI::App& app, rill::tools::RecoverOptions& o, int* exit_code) {
+  auto* r = app.add_subcommand(
+      "recover",
+      "Show what the writer's recovery will do to a journal (dry run), or salvage a damaged one (--salvage)");
+  r->add_option("DIR", o.dir, "Journal directory")->required();
+  r->add_flag("--salvage", o.salvage,
+              "Keep the valid prefix, move the damaged part and everything after it to DIR/aside-<time>/ (nothing "
+              "is deleted), and say how many acknowledged events could not be kept");
+  r->footer(
+      Footer("rill recover /var/lib/bank/journal && rill recover /var/lib/bank/journal --salvage\n"
+             "\nExit codes here: 0 nothing to do, or salvaged; 1 damaged (dry run) or salvage cannot help;\n"
+             "2 usage error; 3 cannot read the input, or a writer holds the journal."));
+  r->callback([&o, exit_code] { *exit_code = rill::tools::RunRecover(o, stdout, stderr); });
+}
+
 void AddReplay(CLI::App& app, rill::tools::ReplayOptions& o, int* exit_code) {
   auto* replay = app.add_subcommand(
       "replay", "Rebuild the aggregate state from a journal (as of its end, a position or a time) and summarize it");
-  replay->add_option("DIR", o.dir, "Journal directory")->required();
-  replay->add_option("--domain", o.domain, "The journal's domain")->check(CLI::IsMember({"bank", "blog"}));
-  replay->add_option("--until", o.until, "Stop after this position, or at this ISO-8601 time (2026-11-23T01:02:03Z)");
+  replay->add_option("DIR", o.dir, "Journal directory")->required()->check(NonEmpty("the journal's directory"));
+  replay->add_option("--domain", o.domain, "The journal's domain")->check(OneOf({"bank", "blog"}));
+  replay
+      ->add_option("--until", o.until,
+                   "Stop after this position, or at this ISO-8601 time (2026-11-23T01:02:03Z); must not be "
+                   "before the journal's first event")
+      ->check(NonEmpty("a position (1200) or an ISO-8601 time (2026-11-23T01:02:03Z), or omit --until"));
   replay->add_flag("--verify", o.verify, "Exit 1 at the first digest record that differs from the replayed state");
   replay->add_flag("--json", o.json, "One JSON object: counts, speed, digest, state summary");
   static std::uint64_t account_id = 0;  // outlives parsing, like the options structs
-  auto* account = replay->add_option("--account", account_id, "Bank: also print this account's balance");
+  auto* account = replay->add_option("--account", account_id, "Bank: also print this account's balance")
+                      ->transform(Whole(0, kMaxU64));
   replay->footer(
       Footer("rill replay /var/lib/bank/journal --until 2026-11-23T01:00:00Z --account 42\n"
              "  rill replay /var/lib/bank/journal --verify --json"));
@@ -166,25 +351,30 @@ void AddCrashtest(CLI::App& app, rill::tools::crashtest::CrashtestOptions& o, in
   auto* ct = app.add_subcommand(
       "crashtest", "Kill -9 a bank workload at random moments, recover, and verify nothing acknowledged was lost");
   ct->add_option("--kills", o.kills, "Rounds: each child is killed with SIGKILL, then the journal is verified")
-      ->check(CLI::Range(1, 100000));
-  ct->add_option("--seed", o.seed, "Seed of the kill schedule and workload (default: random, printed)");
+      ->transform(Whole(1, 100000));
+  // 0 is CrashtestOptions' "pick one": given on the command line it would silently not replay.
+  ct->add_option("--seed", o.seed, "Seed of the kill schedule and workload (default: random, printed)")
+      ->transform(Whole(1, kMaxU64, "omit --seed for a random one"));
   ct->add_option("--durability", o.durability, "Journal durability policy (batch and interval: also a power loss)")
-      ->check(CLI::IsMember({"none", "batch", "interval"}));
-  ct->add_option("--dir", o.dir, "Where to put the journal (default: a temporary directory, removed afterwards)");
+      ->check(OneOf({"none", "batch", "interval"}));
+  ct->add_option("--dir", o.dir, "Where to put the journal (default: a temporary directory, removed afterwards)")
+      ->check(NonEmpty("a directory, or omit --dir for a temporary one"));
   ct->add_flag("--keep", o.keep, "Keep the temporary directory and print where it is");
   ct->add_flag("--json", o.json, "One JSON object on stdout (per-round figures, result, first violation)");
   ct->add_option("--min-ms", o.min_ms, "Shortest run of a child between its start-up and the kill")
-      ->check(CLI::Range(0, 600000));
+      ->transform(Whole(0, 600000));
   ct->add_option("--max-ms", o.max_ms, "Longest run of a child between its start-up and the kill")
-      ->check(CLI::Range(0, 600000));
-  ct->add_option("--producers", o.producers, "Producer threads in each child")->check(CLI::Range(1, 64));
+      ->transform(Whole(0, 600000));
+  ct->add_option("--producers", o.producers, "Producer threads in each child")->transform(Whole(1, 64));
   ct->add_option("--accounts", o.accounts, "Bank accounts the workload moves money between")
-      ->check(CLI::Range(2, 1000000));
+      ->transform(Whole(2, 1000000));
   ct->add_option("--rate", o.rate, "Most commands per second a child submits (0: unlimited)")
-      ->check(CLI::NonNegativeNumber);
-  ct->add_option("--segment-kib", o.segment_kib, "Journal segment size (small: rounds cross segment rolls)");
+      ->transform(Whole(0, 100'000'000));
+  ct->add_option("--segment-kib", o.segment_kib,
+                 "Journal segment size in KiB, a multiple of 4 (small: rounds cross segment rolls)")
+      ->transform(Whole(64, 1024 * 1024));
   ct->add_option("--inject", o.inject, "Test the tester: fake-ack or lose-ack must end in a violation (exit 1)")
-      ->check(CLI::IsMember({"fake-ack", "lose-ack"}));
+      ->check(OneOf({"fake-ack", "lose-ack"}));
   // The child mode: set by the parent on the re-executed binary's command line, not for users.
   ct->add_flag("--child", o.child)->group("");
   ct->add_option("--journal", o.journal)->group("");
@@ -217,12 +407,14 @@ int main(int argc, char** argv) {
   AddCrashtest(app, *crashtest_options, &exit_code);
   rill::tools::ReplayOptions replay_options;
   AddReplay(app, replay_options, &exit_code);
+  rill::tools::RecoverOptions recover_options;
+  AddRecover(app, recover_options, &exit_code);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help prints and exits 0
+    return PrintUsageError(app, e);                  // every usage error: one line, exit 2
   }
   return exit_code;
 }

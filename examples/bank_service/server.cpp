@@ -95,6 +95,7 @@ Status BankService::Impl::Open() {
   engine::EngineOptions eo;
   eo.journal.directory = options.data_directory + "/journal";
   eo.journal.durability = options.durability;
+  eo.journal.salvage = options.salvage;
   eo.ring_size = options.ring_size;
   eo.log_to_stderr = options.log_to_stderr;
   Result<std::unique_ptr<BankEngine>> opened = BankEngine::Open(eo);

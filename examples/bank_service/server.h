@@ -48,6 +48,9 @@ struct ServiceOptions {
   journal::Durability durability = journal::Durability::kNone;
   std::size_t ring_size = 4096;
   int projector_cpu = -1;     // pin the balances projector; -1: no pinning
+  // On a damaged journal: keep the valid prefix and move the damaged part aside (never deleted),
+  // reporting how many acknowledged events could not be kept (journal::WriterOptions::salvage).
+  bool salvage = false;
   bool log_to_stderr = true;  // engine start-up reports, accept errors
 };
 

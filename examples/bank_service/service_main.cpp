@@ -12,47 +12,50 @@ namespace {
 constexpr const char* kUsage =
     "usage: rill-bank-service --data DIR [--address 127.0.0.1] [--port 7070] [--io-threads 1]\n"
     "                         [--durability none|batch|interval] [--max-frame BYTES] [--projector-cpu N]\n"
+    "                         [--salvage]\n"
     "  DIR holds journal/ and checkpoints/ (created if missing; reopened and recovered if present).\n"
-    "  --port 0 picks a free port; the first line printed says which.\n";
+    "  --port 0 picks a free port; the first line printed says which.\n"
+    "  --salvage: if the journal is damaged, keep its valid prefix and move the damaged part aside\n"
+    "  (never deleted), reporting how many acknowledged events could not be kept. Without it,\n"
+    "  damage to acknowledged (durable) data stops the start-up with exit 1.\n"
+    "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot start, 2 usage error.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace rill::examples::bank_service;
-  Args args(argc, argv);
+  Args args("rill-bank-service", argc, argv);
   ServiceOptions o;
   std::uint64_t port = 7070, io_threads = 1, max_frame = kDefaultMaxFrameBytes, cpu = 0;
-  std::string durability = "none", cpu_text;
+  std::string durability = "none";
   if (args.Has("--help") || args.Has("-h")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (!args.Text("--data", o.data_directory) || !args.Text("--address", o.address) ||
-      !args.Number("--port", port, 0, 65535) || !args.Number("--io-threads", io_threads, 1, 256) ||
-      !args.Number("--max-frame", max_frame, kMinFrameBytes, 1u << 30) || !args.Text("--durability", durability) ||
-      !args.Number("--projector-cpu", cpu, 0, 4096)) {
-    std::fputs(kUsage, stderr);
+  // Each query prints its own one-line error; && stops at the first.
+  const bool ok = args.Text("--data", o.data_directory) && args.Text("--address", o.address) &&
+                  args.Number("--port", port, 0, 65535) && args.Number("--io-threads", io_threads, 1, 256) &&
+                  args.Number("--max-frame", max_frame, kMinFrameBytes, 1u << 30) &&
+                  args.Choice("--durability", durability, {"none", "batch", "interval"}) &&
+                  args.Number("--projector-cpu", cpu, 0, 4096);
+  const bool projector_cpu = ok && args.Has("--projector-cpu");
+  o.salvage = ok && args.Has("--salvage");
+  if (!ok || !args.Finish()) return 2;
+  if (o.data_directory.empty()) {
+    args.Fail("--data is required", "give the directory for journal/ and checkpoints/");
     return 2;
   }
-  if (const std::string rest = args.Unused(); !rest.empty() || o.data_directory.empty()) {
-    std::fprintf(stderr, "%s%s", rest.empty() ? "--data is required\n" : ("unknown arguments: " + rest + "\n").c_str(),
-                 kUsage);
-    return 2;
-  }
-  if (durability == "none") {
-    o.durability = rill::journal::Durability::kNone;
-  } else if (durability == "batch") {
+  if (durability == "batch") {
     o.durability = rill::journal::Durability::kBatch;
   } else if (durability == "interval") {
     o.durability = rill::journal::Durability::kInterval;
   } else {
-    std::fprintf(stderr, "--durability: '%s' is not none, batch or interval\n%s", durability.c_str(), kUsage);
-    return 2;
+    o.durability = rill::journal::Durability::kNone;
   }
   o.port = static_cast<std::uint16_t>(port);
   o.io_threads = static_cast<int>(io_threads);
   o.max_frame_bytes = static_cast<std::uint32_t>(max_frame);
-  o.projector_cpu = args.Has("--projector-cpu") ? static_cast<int>(cpu) : -1;
+  o.projector_cpu = projector_cpu ? static_cast<int>(cpu) : -1;
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and
   // only sigwait below receives them.

@@ -240,6 +240,44 @@ TEST_CASE("times print and parse as ISO-8601 UTC", "[tools][inspect]") {
   CHECK(ParseBound("2026-11-23T01:02:03Z")->time_ns == kT0);
 }
 
+TEST_CASE("times must exist on the calendar, with real offsets", "[tools][inspect]") {
+  const auto message = [](std::string_view text) { return std::string(ParseTime(text).status().message()); };
+  // Days within their month, leap years counted (timegm turned Feb 30 into Mar 2 before).
+  CHECK(message("2026-02-30T00:00:00Z") == "'2026-02-30T00:00:00Z': day 30 does not exist in February 2026 (01-28)");
+  CHECK(!ParseTime("2026-02-29").ok());
+  CHECK(*ParseTime("2024-02-29") == *ParseTime("2024-03-01") - 86'400'000'000'000);
+  CHECK(!ParseTime("2100-02-29").ok());  // a century is not a leap year ...
+  CHECK(ParseTime("2000-02-29").ok());   // ... unless divisible by 400
+  CHECK(!ParseTime("2026-04-31").ok());
+  CHECK(!ParseTime("2026-11-00").ok());
+  CHECK(message("2026-00-01") == "'2026-00-01': month 00 does not exist (01-12)");
+  // Hours, minutes, seconds: 24:00 and leap seconds are refused (journal times are Unix time).
+  CHECK(message("2026-11-23T24:00:00Z").find("hour 24 is out of range") != std::string::npos);
+  CHECK(message("2026-11-23T01:60Z").find("minute 60 is out of range") != std::string::npos);
+  CHECK(message("2026-11-23T23:59:60Z").find("second 60 is out of range") != std::string::npos);
+  CHECK(*ParseTime("2026-11-23T23:59:59.999999999Z") == *ParseTime("2026-11-24") - 1);
+  CHECK(message("2026-11-23T01:02:03.1234567891Z").find("more than 9 fractional digits") != std::string::npos);
+  // Offsets: at most +-18:00, minutes 00-59 (+99:00 was accepted before).
+  CHECK(message("2026-11-23T01:02:03+99:00").find("UTC offset +99:00 is out of range") != std::string::npos);
+  CHECK(!ParseTime("2026-11-23T01:02:03+18:01").ok());
+  CHECK(!ParseTime("2026-11-23T01:02:03-05:60").ok());
+  CHECK(*ParseTime("2026-11-23T19:02:03+18:00") == kT0);
+  CHECK(*ParseTime("2026-11-22T13:02:03-12:00") == kT0);
+  // Within int64 nanoseconds since 1970 (9999-01-01 overflowed before).
+  CHECK(*ParseTime("1970-01-01T00:00:00Z") == 0);
+  CHECK(*ParseTime("1969-12-31T23:59:59.5Z") == -500'000'000);
+  CHECK(ParseTime("2262-04-11T23:47:16Z").ok());
+  CHECK(message("2262-04-11T23:47:17Z").find("outside the times a journal can hold") != std::string::npos);
+  CHECK(!ParseTime("9999-12-31").ok());
+  CHECK(!ParseTime("0000-01-01").ok());
+  // Positions: 1 or more, exact up to 2^64-1.
+  CHECK(ParseBound("18446744073709551615")->position == 18446744073709551615u);
+  CHECK(ParseBound("18446744073709551616").status().message().find("too large") != std::string_view::npos);
+  CHECK(ParseBound("0").status().message().find("positions start at 1") != std::string_view::npos);
+  CHECK(ParseBound("-1").status().message().find("negative") != std::string_view::npos);
+  CHECK(ParseBound("")->kind == Bound::Kind::kNone);
+}
+
 // Hidden: `tools_inspect_test "[.sample]"` writes the golden journal to $RILL_INSPECT_SAMPLE_DIR
 // (for trying the CLI by hand, and for updating the goldens above).
 TEST_CASE("write the small journal for manual use", "[.sample]") {

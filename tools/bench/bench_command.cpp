@@ -231,6 +231,11 @@ int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
     config.dir = scratch->path() + "/journal";
   } else {
     std::error_code ec;
+    if (fs::exists(options.dir, ec) && !fs::is_directory(options.dir, ec)) {
+      std::fprintf(err, "rill bench: %s is not a directory: pass a directory (or a path to create) with --dir\n",
+                   options.dir.c_str());
+      return kExitCannotWrite;
+    }
     if (fs::exists(options.dir, ec) && !fs::is_empty(options.dir, ec)) {
       std::fprintf(err, "rill bench: %s is not empty: the bench journals into a fresh directory\n",
                    options.dir.c_str());

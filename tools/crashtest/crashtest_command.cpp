@@ -294,13 +294,16 @@ int RunCrashtest(const CrashtestOptions& o, std::FILE* out, std::FILE* err) {
   const std::optional<journal::Durability> durability = ParseDurability(o.durability);
   std::string usage;
   if (!durability) usage = "--durability must be none, batch or interval, not '" + o.durability + "'";
-  if (o.kills < 1) usage = "--kills must be at least 1";
-  if (o.min_ms < 0 || o.max_ms < o.min_ms) usage = "need 0 <= --min-ms <= --max-ms";
+  if (o.kills < 1 || o.kills > 100'000) usage = "--kills must be in [1, 100000]";
+  if (o.min_ms < 0 || o.max_ms < o.min_ms)
+    usage = "--min-ms " + std::to_string(o.min_ms) + " and --max-ms " + std::to_string(o.max_ms) +
+            " are not a range: give 0 <= --min-ms <= --max-ms";
   if (o.producers < 1 || o.producers > 64) usage = "--producers must be in [1, 64]";
   if (o.accounts < 2 || o.accounts > 1'000'000) usage = "--accounts must be in [2, 1000000]";
   if (o.rate < 0) usage = "--rate must be >= 0 (0: unlimited)";
   if (o.segment_kib < 64 || o.segment_kib % 4 != 0 || o.segment_kib > 1024 * 1024)
-    usage = "--segment-kib must be a multiple of 4 in [64, 1048576]";
+    usage = "--segment-kib " + std::to_string(o.segment_kib) +
+            " is not a multiple of 4 in [64, 1048576]: give e.g. 64 or 1024";
   if (!o.inject.empty() && o.inject != "fake-ack" && o.inject != "lose-ack")
     usage = "--inject must be fake-ack or lose-ack";
   if (!usage.empty()) {
@@ -322,6 +325,11 @@ int RunCrashtest(const CrashtestOptions& o, std::FILE* out, std::FILE* err) {
     root = tmpl;
   } else {
     std::error_code ec;
+    if (fs::exists(root, ec) && !fs::is_directory(root, ec)) {
+      std::fprintf(err, "rill crashtest: %s is not a directory: pass a directory (or a path to create) with --dir\n",
+                   root.c_str());
+      return kExitCannotStart;
+    }
     fs::create_directories(root, ec);
     if (ec) {
       std::fprintf(err, "rill crashtest: cannot create %s: %s\n", root.c_str(), ec.message().c_str());

@@ -121,6 +121,13 @@ bool KnowsType(const codecs::SchemaRegistry& reg, const std::string& type) {
 }  // namespace
 
 int RunDump(const DumpOptions& o, std::FILE* out, std::FILE* err) {
+  // NaN fails every comparison, hence the negated form; a huge value would overflow the
+  // steady_clock deadline.
+  if (!(o.follow_timeout_s >= 0 && o.follow_timeout_s <= 31'536'000)) {
+    PrintError(err, "bad --follow-timeout " + std::to_string(o.follow_timeout_s), "--follow-timeout",
+               "give a number of seconds from 0.001 to 31536000 (a year), or 0 to follow until stopped");
+    return kExitUsage;
+  }
   EventFilter filter;
   for (auto [text, bound, flag] :
        {std::tuple{&o.from, &filter.from, "--from"}, std::tuple{&o.to, &filter.to, "--to"}}) {
@@ -135,8 +142,9 @@ int RunDump(const DumpOptions& o, std::FILE* out, std::FILE* err) {
   filter.stream = o.stream;
   filter.type = o.type;
   filter.limit = o.limit;
-  std::unique_ptr<JournalView> view = JournalView::Open(o.dir, err);
-  if (!view) return kExitCannotRead;
+  int open_exit = kExitCannotRead;
+  std::unique_ptr<JournalView> view = JournalView::Open(o.dir, err, &open_exit);
+  if (!view) return open_exit;
   if (!o.type.empty()) {
     Result<Codec*> codec = view->schemas().For(view->reader().schema_fingerprint(), view->reader().schema_blob());
     if (codec.ok() && *codec != nullptr && !KnowsType((*codec)->registry, o.type)) {

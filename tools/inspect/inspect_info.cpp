@@ -76,8 +76,9 @@ void PrintTail(JournalView& view, std::FILE* out) {
 }  // namespace
 
 int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err) {
-  std::unique_ptr<JournalView> view = JournalView::Open(options.dir, err);
-  if (!view) return kExitCannotRead;
+  int open_exit = kExitCannotRead;
+  std::unique_ptr<JournalView> view = JournalView::Open(options.dir, err, &open_exit);
+  if (!view) return open_exit;
   std::fprintf(out, "journal      %s\n", options.dir.c_str());
   int exit = PrintSegments(*view, out, err);
   if (exit != kExitOk) return exit;

@@ -77,8 +77,9 @@ void PrintRate(const Tally& t, std::FILE* out) {
 }  // namespace
 
 int RunStats(const StatsOptions& options, std::FILE* out, std::FILE* err) {
-  std::unique_ptr<JournalView> view = JournalView::Open(options.dir, err);
-  if (!view) return kExitCannotRead;
+  int open_exit = kExitCannotRead;
+  std::unique_ptr<JournalView> view = JournalView::Open(options.dir, err, &open_exit);
+  if (!view) return open_exit;
   Tally t;
   const int exit = TallyJournal(*view, err, &t);
   if (exit == kExitCannotRead) return exit;

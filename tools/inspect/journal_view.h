@@ -40,16 +40,24 @@ enum ExitCode : int {
 // Prints "rill inspect: <what> (<where>): <what to do>" as one line.
 void PrintError(std::FILE* err, std::string_view what, std::string_view where, std::string_view todo);
 
+// The journal's verdict as every tool applies it before reading (journal_verifier.h): kExitOk
+// (intact, torn tail, or empty: then *empty), kExitProblems after printing the damage (the
+// caller may still read what it can), kExitCannotRead after printing why.
+int AssessJournal(const std::string& dir, std::FILE* err, bool* empty, const char* tool);  // tool: "replay"
+
 // False after printing the error when `dir` is missing or not a directory (exit code 3).
 bool CheckJournalDirectory(const std::string& dir, std::FILE* err);
 
 // "2026-11-23T01:02:03Z", with a fraction only when there is one (".250Z", ".000001Z").
 std::string FormatTime(std::int64_t unix_ns);
-// ISO-8601: "2026-11-23", "2026-11-23T01:02:03", fractions, "Z" or an offset ("+02:00",
-// "-0500"); no offset means UTC. InvalidArgument otherwise.
+// ISO-8601: "2026-11-23", "2026-11-23T01:02:03", up to 9 fraction digits, "Z" or an offset
+// ("+02:00", "-0500"; at most +-18:00, minutes 00-59); no offset means UTC. The date and time
+// must exist: day within its month (leap years counted), hour 00-23, minute and second 00-59
+// (no leap second: journal times are Unix time), and within int64 nanoseconds (1677..2262).
+// InvalidArgument, saying which field is wrong, otherwise.
 Result<std::int64_t> ParseTime(std::string_view text);
 
-// A --from/--to bound: a plain integer is a position, anything else an ISO-8601 time.
+// A --from/--to bound: a plain integer is a position (1 or more), anything else an ISO-8601 time.
 struct Bound {
   enum class Kind : std::uint8_t { kNone, kPosition, kTime };
   Kind kind = Kind::kNone;
@@ -57,6 +65,11 @@ struct Bound {
   std::int64_t time_ns = 0;
 };
 Result<Bound> ParseBound(std::string_view text);  // "" gives Kind::kNone
+
+// "the journal holds positions 1-8, 2026-11-23T01:02:03Z .. 2026-11-23T01:02:06.500Z" (or "...
+// holds no events yet"), for errors about a bound outside the journal. Scans every segment's
+// batch frames: for error paths.
+std::string DescribeJournalRange(const journal::JournalReader& reader);
 
 // Decoding state for one schema (fingerprint): a registry rebuilt from the journal's blob.
 struct Codec {
@@ -122,7 +135,10 @@ class JournalView {
  public:
   // nullptr after printing the error: missing directory, no segments, an unreadable first
   // segment, or a schema that cannot be loaded (all exit code 3).
-  static std::unique_ptr<JournalView> Open(const std::string& dir, std::FILE* err);
+  // *exit_code (when given) is what the caller returns on nullptr: kExitOk for an empty
+  // journal (said on `err`), kExitProblems or kExitCannotRead. A view of a damaged journal is
+  // still returned, the damage printed once: ForEach then returns at least kExitProblems.
+  static std::unique_ptr<JournalView> Open(const std::string& dir, std::FILE* err, int* exit_code = nullptr);
 
   journal::JournalReader& reader() { return *reader_; }
   const std::string& dir() const { return dir_; }
@@ -132,7 +148,10 @@ class JournalView {
   // Calls fn for every event that passes the filter, in position order; records that are not
   // events (Event::other) are handed out too when no --stream/--type filter is set. Returns kExitOk,
   // kExitProblems (a read error, printed; or undecodable events, handed to fn), kExitUsage (a
-  // --from beyond the journal) or kExitCannotRead (a later segment's schema cannot be loaded).
+  // range that cannot meet the journal: --from > --to, a --from after its last event unless
+  // following, a --to before its first; the error says what the journal holds) or
+  // kExitCannotRead (a later segment's schema cannot be loaded). A --from before the start or a
+  // --to after the end clamps.
   int ForEach(const EventFilter& filter, const FollowOptions& follow, std::FILE* err, const EventFn& fn);
 
  private:
@@ -140,6 +159,7 @@ class JournalView {
   std::string dir_;
   std::unique_ptr<journal::JournalReader> reader_;
   SchemaCache schemas_;
+  int verdict_exit_ = kExitOk;  // kExitProblems when the journal's verdict is damage
 };
 
 }  // namespace rill::tools::inspect

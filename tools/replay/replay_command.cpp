@@ -203,6 +203,18 @@ int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, 
   } while (st.ok() && !progress.reached_end && !progress.reached_limit);
   processor.FinishReplay();
   if (bar) std::fprintf(err, "\n");
+  // An --until before the journal's first event stops before anything is applied: an empty
+  // state that looks like an answer, usually a wrong date or time zone. An --until after the
+  // end is the state at the end (the journal may still grow).
+  if (st.ok() && progress.reached_limit && progress.records == 0) {
+    PrintError(err,
+               Join("--until ",
+                    until.kind == inspect::Bound::Kind::kPosition ? "position " + std::to_string(until.position)
+                                                                  : inspect::FormatTime(until.time_ns),
+                    " is before the journal's first event"),
+               o.dir, inspect::DescribeJournalRange(reader) + ": pick an --until inside that, or omit it for the end");
+    return kUsage;
+  }
   s->domain = o.domain;
   s->seconds = seconds();
   s->records = progress.records;
@@ -262,8 +274,14 @@ int RunReplay(const ReplayOptions& o, std::FILE* out, std::FILE* err, ReplaySumm
     PrintError(err, "no such directory", o.dir, "pass the journal directory (the one holding the .seg files)");
     return kCannotRead;
   }
-  if (o.domain == "blog") return Replay<examples::blog::BlogDomain>(o, *until, out, err, s);
-  return Replay<examples::bank::BankDomain>(o, *until, out, err, s);
+  // The same verdict as every tool and the writer: empty is exit 0, damage found before reading
+  // (a missing segment, a journal shorter than its durable position) is exit 1 after the replay.
+  bool empty = false;
+  const int verdict = inspect::AssessJournal(o.dir, err, &empty, "replay");
+  if (empty || verdict == kCannotRead) return verdict;
+  const int exit = o.domain == "blog" ? Replay<examples::blog::BlogDomain>(o, *until, out, err, s)
+                                      : Replay<examples::bank::BankDomain>(o, *until, out, err, s);
+  return exit == kOk ? verdict : exit;
 }
 
 }  // namespace rill::tools
