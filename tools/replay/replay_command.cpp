@@ -281,7 +281,8 @@ int RunReplay(const ReplayOptions& o, std::FILE* out, std::FILE* err, ReplaySumm
   if (empty || verdict == kCannotRead) return verdict;
   const int exit = o.domain == "blog" ? Replay<examples::blog::BlogDomain>(o, *until, out, err, s)
                                       : Replay<examples::bank::BankDomain>(o, *until, out, err, s);
-  return exit == kOk ? verdict : exit;
+  // A damaged journal is exit 1 however the read ended (a missing segment reads as NotFound).
+  return verdict == kProblems ? kProblems : exit;
 }
 
 }  // namespace rill::tools
