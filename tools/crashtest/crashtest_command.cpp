@@ -18,6 +18,7 @@
 #include "rill/tools/crashtest/child.h"
 #include "rill/tools/crashtest/child_process.h"
 #include "rill/tools/crashtest/ledger.h"
+#include "rill/tools/crashtest/damage_round.h"
 #include "rill/tools/crashtest/power_loss.h"
 #include "rill/tools/crashtest/verifier.h"
 #include "rill/tools/crashtest/workload.h"
@@ -67,6 +68,7 @@ struct Round {
   std::uint64_t sent = 0, retried = 0, acked = 0, durable = 0, rejected = 0, duplicates = 0;
   VerifyReport verify;
   PowerLossResult power;
+  DamageResult damage;  // one round in four: a bit flipped below the durable position, on a copy
   std::optional<std::string> violation;
   std::string log;
 };
@@ -127,6 +129,10 @@ void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) 
                    r.power.report.violation ? "FAILED" : "ok");
     }
   }
+  if (r.damage.tried)
+    std::fprintf(out, "; bit flip at %" PRIu64 " (below durable): refused, salvage kept %" PRIu64 " (%" PRIu64
+                 " acknowledged lost, reported)",
+                 r.damage.position, r.damage.kept, r.damage.acknowledged_lost);
   std::fprintf(out, "\n");
 }
 
@@ -153,6 +159,12 @@ void PrintJson(std::FILE* out, const CrashtestOptions& o, std::uint64_t seed, co
                    ",\"torn_batch\":%s,\"segments_dropped\":%" PRIu64 ",\"ok\":%s}",
                    r.power.cut.synced_position, r.power.cut.garbage_bytes, r.power.cut.torn_batch ? "true" : "false",
                    r.power.cut.segments_dropped, r.power.report.violation ? "false" : "true");
+    if (r.damage.tried)
+      std::fprintf(out,
+                   ",\"damage_below_durable\":{\"position\":%" PRIu64 ",\"segment\":\"%s\",\"offset\":%" PRIu64
+                   ",\"refused\":true,\"salvage_kept\":%" PRIu64 ",\"acknowledged_lost\":%" PRIu64 "}",
+                   r.damage.position, r.damage.segment.c_str(), r.damage.offset, r.damage.kept,
+                   r.damage.acknowledged_lost);
     if (r.violation) std::fprintf(out, ",\"violation\":\"%s\"", JsonEscape(*r.violation).c_str());
     std::fprintf(out, "}");
   }
@@ -256,6 +268,16 @@ bool RunRound(const CrashtestOptions& o, journal::Durability durability, const s
       r.power.skipped = "nothing synced yet";
     } else {
       r.violation = "power-loss simulation: " + cut.status().ToString();
+      return false;
+    }
+  }
+
+  // Damage below the durable position, on a copy of the journal as the kill left it: the writer
+  // must refuse it and salvage must say what it could not keep (damage_round.h).
+  if (power_rng() % 4 == 0) {
+    r.damage = DamageBelowDurable(journal, root + "/damaged", o.segment_kib, durability, power_rng);
+    if (r.damage.violation) {
+      r.violation = "damage round: " + *r.damage.violation;
       return false;
     }
   }

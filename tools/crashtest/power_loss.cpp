@@ -102,7 +102,21 @@ Result<PowerLossCut> MakePowerLossCopy(const std::string& journal, const std::st
   for (const fs::directory_entry& entry : fs::directory_iterator(journal, ec)) {
     std::uint64_t index = 0;
     const std::string name = entry.path().filename().string();
-    if (!journal::ParseSegmentFileName(name, &index)) continue;  // control, LOCK, *.tmp, aside-*
+    if (name == "control") {
+      // The control file's page reached the disk at some earlier writeback: its durable
+      // position is at most what was synced (the syncer publishes after the sync), perhaps
+      // older. Recovery trusts it as a floor (FORMAT.md, "Recovery"): it must not refuse here.
+      Result<std::vector<std::byte>> control = ReadPrefix(entry.path().string(), -1);
+      if (!control.ok()) return control.status();
+      if (control->size() >= 264) {
+        const std::uint64_t floor = synced_position - rng() % (synced_position + 1) / (1 + rng() % 4);
+        std::memcpy(control->data() + 256, &floor, sizeof floor);  // ControlBlock::durable_position
+        cut.control_durable = floor;
+      }
+      RILL_RETURN_IF_ERROR(WriteFile((fs::path(copy) / name).string(), *control));
+      continue;
+    }
+    if (!journal::ParseSegmentFileName(name, &index)) continue;  // LOCK, *.tmp, aside-*
     if (index > segment_index) {
       ++cut.segments_dropped;
       continue;
@@ -134,6 +148,8 @@ Result<PowerLossCut> MakePowerLossCopy(const std::string& journal, const std::st
     }
     const std::uint64_t garbage = 1 + rng() % 8192;
     for (std::uint64_t i = 0; i < garbage; ++i) bytes.push_back(static_cast<std::byte>(rng() & 0xff));
+    // A preallocated file never grows past its size on disk: the garbage stops at its end.
+    if (bytes.size() > whole->size()) bytes.resize(whole->size());
     cut.garbage_bytes = bytes.size() - cut.offset;
     RILL_RETURN_IF_ERROR(WriteFile((fs::path(copy) / name).string(), bytes));
   }
