@@ -283,8 +283,8 @@ inline void Engine<D>::CheckDurable() {
 // sync failed and is never retried, so they will never be durable.
 template <typename D>
 inline void Engine<D>::RejectPendingDurable(const Status& why) {
-  const CommandOutcome lost =
-      CommandOutcome::Rejected(Rejection(RejectCode::kJournalUnavailable, 0, "journaled, not durable: " + why.ToString()));
+  const CommandOutcome lost = CommandOutcome::Rejected(
+      Rejection(RejectCode::kJournalUnavailable, 0, "journaled, not durable: " + why.ToString()));
   while (durable_size_ != 0) {
     durable_[durable_head_].target.Deliver(lost);
     durable_head_ = (durable_head_ + 1) % durable_.size();

@@ -96,6 +96,9 @@ BatchParse ParseBatch(const std::byte* base, std::size_t limit, std::size_t offs
   if (expected_position != 0 && b.first_position != expected_position)
     return bad(offset, "batch position does not follow the previous batch (gap or overlap)");
   // Records are plain stores published by the batch length: walking them needs no atomics.
+  // Version 2 keeps a copy of each record's length in its CRC-covered reserved word: the CRC
+  // spans [8, span), so without it a length changed within the same span would go unseen.
+  const bool length_copy = reinterpret_cast<const SegmentHeader*>(base)->format_version >= 2;
   const std::size_t end = offset + b.batch_bytes;
   std::size_t at = offset + kBatchFrameSize;
   for (std::uint32_t i = 0; i < b.record_count; ++i) {
@@ -104,6 +107,7 @@ BatchParse ParseBatch(const std::byte* base, std::size_t limit, std::size_t offs
     std::memcpy(&r, base + at, sizeof r);
     if (r.kind != FrameKind::kData || r.length < kFrameHeaderSize || at + AlignUp(r.length, 8) > end)
       return bad(at, "record frame is torn or does not fit its batch");
+    if (length_copy && r.reserved != r.length) return bad(at, "record length does not match its CRC-covered copy");
     if (verify == Verify::kAll && FrameCrc(base + at, r.length) != r.crc) return bad(at, "record fails its CRC");
     at += AlignUp(r.length, kFrameAlignment);
   }

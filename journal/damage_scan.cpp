@@ -41,8 +41,7 @@ AfterEnd InspectAfterEnd(const std::byte* base, std::size_t limit, std::size_t e
     }
     a.committed_events += b.record_count;
     a.last_position = b.first_position + b.record_count - 1;
-    if (!a.valid_batch_after &&
-        ParseBatch(base, limit, at, 0, Verify::kAll).outcome == BatchOutcome::kBatch) {
+    if (!a.valid_batch_after && ParseBatch(base, limit, at, 0, Verify::kAll).outcome == BatchOutcome::kBatch) {
       a.valid_batch_after = true;
       a.valid_batch_offset = at;
     }

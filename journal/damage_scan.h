@@ -19,8 +19,8 @@
 namespace rill::journal {
 
 struct AfterEnd {
-  bool clean = true;              // every byte after the end is zero
-  std::size_t nonzero_end = 0;    // one past the last non-zero byte (== the end when clean)
+  bool clean = true;                   // every byte after the end is zero
+  std::size_t nonzero_end = 0;         // one past the last non-zero byte (== the end when clean)
   std::uint64_t committed_events = 0;  // records of the batches whose batch frame is intact
   std::uint64_t first_position = 0;    // the first position after the end (what a cut loses first)
   std::uint64_t last_position = 0;     // the highest committed position found after the end (0: none)

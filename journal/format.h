@@ -35,7 +35,10 @@ namespace rill::journal {
 static_assert(std::endian::native == std::endian::little, "the journal format is little-endian; add byte swaps");
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'4c4c4952ull;  // "RILLSEG1" as bytes
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Version 2: a data frame's `reserved` word holds a copy of its length (the CRC covers it, not
+// the length word itself). Version 1 segments (reserved zero) are still read.
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kOldestReadableFormatVersion = 1;
 inline constexpr std::size_t kSegmentHeaderSize = 128;
 inline constexpr std::size_t kFrameAlignment = 8;
 inline constexpr std::size_t kDataAlignment = 64;  // data_offset is a multiple of this
@@ -74,7 +77,7 @@ struct FrameHeader {
   FrameKind kind;
   std::uint8_t flags;       // zero in version 1
   std::uint16_t user_type;  // kData: the caller's record type; else zero
-  std::uint32_t reserved;   // zero
+  std::uint32_t reserved;   // version 2, kData: == length (a CRC-covered copy); else zero
 };
 static_assert(sizeof(FrameHeader) == kFrameHeaderSize);
 static_assert(offsetof(FrameHeader, crc) == 4 && offsetof(FrameHeader, kind) == 8);

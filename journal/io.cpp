@@ -65,14 +65,22 @@ int InjectorHook(Call call, const std::string& path) {
 
 const char* CallName(Call call) noexcept {
   switch (call) {
-    case Call::kMsync: return "msync";
-    case Call::kFdatasync: return "fdatasync";
-    case Call::kFsync: return "fsync";
-    case Call::kFsyncDir: return "fsync (directory)";
-    case Call::kFallocate: return "posix_fallocate";
-    case Call::kFtruncate: return "ftruncate";
-    case Call::kRename: return "rename";
-    case Call::kOpenCreate: return "open (create)";
+    case Call::kMsync:
+      return "msync";
+    case Call::kFdatasync:
+      return "fdatasync";
+    case Call::kFsync:
+      return "fsync";
+    case Call::kFsyncDir:
+      return "fsync (directory)";
+    case Call::kFallocate:
+      return "posix_fallocate";
+    case Call::kFtruncate:
+      return "ftruncate";
+    case Call::kRename:
+      return "rename";
+    case Call::kOpenCreate:
+      return "open (create)";
   }
   return "?";
 }

@@ -87,11 +87,11 @@ class FaultInjector {
   FaultInjector& operator=(const FaultInjector&) = delete;
 
   void Add(FaultRule rule);
-  void Clear();                              // drops every rule (counters stay)
+  void Clear();  // drops every rule (counters stay)
   // Calls seen of that kind whose path contains `path_contains` ("" = any), failed or not.
   std::uint64_t calls(Call call, const std::string& path_contains = "") const;
-  std::uint64_t injected() const;            // failures injected so far
-  std::vector<std::string> log() const;      // one line per injected failure
+  std::uint64_t injected() const;        // failures injected so far
+  std::vector<std::string> log() const;  // one line per injected failure
   // Blocks (no spinning) until `count` failures were injected; false after `timeout_ms`,
   // which only bounds a broken test: a correct one never waits that long.
   bool WaitInjected(std::uint64_t count, std::int64_t timeout_ms = 60'000) const;

@@ -17,11 +17,16 @@ namespace rill::journal {
 
 const char* VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kEmpty: return "empty";
-    case Verdict::kIntact: return "intact";
-    case Verdict::kTornTail: return "torn tail";
-    case Verdict::kDamagedTail: return "damaged tail";
-    case Verdict::kDamaged: return "damaged";
+    case Verdict::kEmpty:
+      return "empty";
+    case Verdict::kIntact:
+      return "intact";
+    case Verdict::kTornTail:
+      return "torn tail";
+    case Verdict::kDamagedTail:
+      return "damaged tail";
+    case Verdict::kDamaged:
+      return "damaged";
   }
   return "?";
 }
@@ -54,7 +59,8 @@ void VisitRecords(const std::byte* base, std::size_t offset, const BatchPayload&
 
 // ValidateSegmentHeader names the segment and offset itself; the problem holds them apart.
 std::string Reason(std::string_view message, const std::string& name, const std::string& path) {
-  for (const std::string& prefix : {"segment " + name + " offset 0: ", "segment " + name + ": ", "segment " + path + " "})
+  for (const std::string& prefix :
+       {"segment " + name + " offset 0: ", "segment " + name + ": ", "segment " + path + " "})
     if (message.substr(0, prefix.size()) == prefix) return std::string(message.substr(prefix.size()));
   return std::string(message);
 }
@@ -80,8 +86,9 @@ class Checker {
     c_.segment_indexes = std::move(list).value();
     if (c_.segment_indexes.empty()) return NoSegments();
     if (!c_.recorded.present)
-      c_.notes.push_back("no initialised control file: the durable position and retention point are unknown, so "
-                         "missing segments at either end cannot be told apart from a shorter journal");
+      c_.notes.push_back(
+          "no initialised control file: the durable position and retention point are unknown, so "
+          "missing segments at either end cannot be told apart from a shorter journal");
     else if (c_.recorded.retained_from == 0 && opt_.trust_control_file)
       c_.notes.push_back("the control file (version " + std::to_string(c_.recorded.version) +
                          ") has no retention record: a missing first segment cannot be detected");
@@ -148,8 +155,8 @@ class Checker {
     Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(dir_ + "/" + Name(j), SegmentFile::Mode::kReadOnly);
     if (!seg.ok() || !ValidateSegmentHeader((*seg)->data(), (*seg)->size(), Name(j)).ok()) return 0;
     const SegmentHeader& h = (*seg)->header();
-    const SegmentScan scan = ScanSegment((*seg)->data(), std::min<std::size_t>((*seg)->size(), h.segment_size),
-                                         Verify::kBatchFrame);
+    const SegmentScan scan =
+        ScanSegment((*seg)->data(), std::min<std::size_t>((*seg)->size(), h.segment_size), Verify::kBatchFrame);
     return scan.next_position - h.first_position;
   }
 
@@ -246,18 +253,17 @@ class Checker {
                                           "uncommitted bytes after the last batch of a sealed segment"});
       return true;
     }
-    return Damage(i, scan.stop == BatchOutcome::kBad ? scan.bad_offset : after.valid_batch_offset,
-                  scan.next_position, DamageReason(scan, after), i + 1, scan.end_offset, after.committed_events);
+    return Damage(i, scan.stop == BatchOutcome::kBad ? scan.bad_offset : after.valid_batch_offset, scan.next_position,
+                  DamageReason(scan, after), i + 1, scan.end_offset, after.committed_events);
   }
 
   static std::string DamageReason(const SegmentScan& scan, const AfterEnd& after) {
-    std::string r = scan.stop == BatchOutcome::kBad ? std::string(scan.reason) + " (in the batch at offset " +
-                                                          std::to_string(scan.end_offset) + ")"
-                                                    : "the batch at offset " + std::to_string(scan.end_offset) +
-                                                          " is missing (its frame is zero)";
+    std::string r = scan.stop == BatchOutcome::kBad
+                        ? std::string(scan.reason) + " (in the batch at offset " + std::to_string(scan.end_offset) + ")"
+                        : "the batch at offset " + std::to_string(scan.end_offset) + " is missing (its frame is zero)";
     if (after.valid_batch_after)
-      r += ", followed by committed batches (the first at offset " + std::to_string(after.valid_batch_offset) +
-           ", " + std::to_string(after.committed_events) + " events after the damage)";
+      r += ", followed by committed batches (the first at offset " + std::to_string(after.valid_batch_offset) + ", " +
+           std::to_string(after.committed_events) + " events after the damage)";
     return r;
   }
 
@@ -312,8 +318,8 @@ class Checker {
       t.reason = DamageReason(scan, after) + ", all past the durable position " + std::to_string(durable_) +
                  " (a power loss's out-of-order writeback, or damage)";
       c_.verdict = Verdict::kDamagedTail;
-      c_.damage = CheckProblem{Name(i), scan.stop == BatchOutcome::kBad ? scan.bad_offset : scan.end_offset, p,
-                               t.reason};
+      c_.damage =
+          CheckProblem{Name(i), scan.stop == BatchOutcome::kBad ? scan.bad_offset : scan.end_offset, p, t.reason};
       c_.tail = std::move(t);
       return true;
     }
@@ -342,8 +348,8 @@ class Checker {
       return Damage(i, 0, expected_,
                     reason + held + "; without a control file nothing proves they were never acknowledged durable", i,
                     0, after.committed_events);
-    TailRegion t{Name(i), c_.segment_indexes[i], 0,    seg.size(), after.committed_events, expected_,
-                 after.last_position, true, reason + held};
+    TailRegion t{Name(i),   c_.segment_indexes[i], 0,    seg.size(),   after.committed_events,
+                 expected_, after.last_position,   true, reason + held};
     // Batches that reached the disk without their segment's header: a power loss's out-of-order
     // writeback past the durable position. Set aside, and reported as damage, not as a torn tail.
     c_.verdict = after.valid_batch_after ? Verdict::kDamagedTail : Verdict::kTornTail;
@@ -387,8 +393,8 @@ class Checker {
   const CheckOptions& opt_;
   CheckVisitor* visitor_;
   JournalCheck c_;
-  std::uint64_t durable_ = 0;   // 0: unknown or nothing durable
-  std::uint64_t expected_ = 0;  // the next segment's first position; 0 until known
+  std::uint64_t durable_ = 0;     // 0: unknown or nothing durable
+  std::uint64_t expected_ = 0;    // the next segment's first position; 0 until known
   std::uint64_t end_offset_ = 0;  // where the last segment's valid batches end
   Status error_;
 };
@@ -402,12 +408,13 @@ Result<JournalCheck> CheckJournal(const std::string& dir, const CheckOptions& op
 std::string DescribeVerdict(const JournalCheck& c) {
   std::string s = VerdictName(c.verdict);
   auto where = [](const std::string& seg, std::uint64_t offset, std::uint64_t position) {
-    std::string w = seg.empty() ? std::string("the journal directory") : "segment " + seg + " offset " +
-                                                                             std::to_string(offset);
+    std::string w =
+        seg.empty() ? std::string("the journal directory") : "segment " + seg + " offset " + std::to_string(offset);
     if (position != 0) w += " position " + std::to_string(position);
     return w;
   };
-  if (c.damage) s += ": " + where(c.damage->segment, c.damage->offset, c.damage->position) + ": " + c.damage->reason;
+  if (c.damage)
+    s += ": " + where(c.damage->segment, c.damage->offset, c.damage->position) + ": " + c.damage->reason;
   else if (c.tail)
     s += ": " + where(c.tail->segment, c.tail->offset, c.tail->first_position) + ": " + c.tail->reason;
   return s;
@@ -428,7 +435,8 @@ std::string DescribeSalvage(const JournalCheck& c) {
     case SalvagePlan::Kind::kAcceptMissingHead:
       return "salvage would keep every segment and accept that the first " + std::to_string(s.acknowledged_lost) +
              " event(s) are gone (the retention record is moved up)";
-    case SalvagePlan::Kind::kImpossible: return "salvage cannot help: nothing valid would remain";
+    case SalvagePlan::Kind::kImpossible:
+      return "salvage cannot help: nothing valid would remain";
   }
   return "";
 }

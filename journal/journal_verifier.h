@@ -72,11 +72,11 @@ struct SalvagePlan {
     kImpossible,         // nothing valid would remain (the first segment is unreadable)
   };
   Kind kind = Kind::kImpossible;
-  std::size_t keep_segments = 0;       // kCut: how many of the listed segments stay (the last maybe cut)
-  std::uint64_t cut_offset = 0;        // kCut: where the last kept segment is cut (0: kept whole)
-  std::uint64_t next_position = 0;     // the journal continues here after salvage
-  std::uint64_t events_set_aside = 0;  // committed events moved aside (best effort: readable batch frames)
-  std::uint64_t acknowledged_lost = 0;  // of them, or missing, at or below the durable position
+  std::size_t keep_segments = 0;         // kCut: how many of the listed segments stay (the last maybe cut)
+  std::uint64_t cut_offset = 0;          // kCut: where the last kept segment is cut (0: kept whole)
+  std::uint64_t next_position = 0;       // the journal continues here after salvage
+  std::uint64_t events_set_aside = 0;    // committed events moved aside (best effort: readable batch frames)
+  std::uint64_t acknowledged_lost = 0;   // of them, or missing, at or below the durable position
   std::vector<std::string> files_moved;  // kCut: segment files moved aside whole
 };
 
@@ -94,8 +94,8 @@ struct JournalCheck {
   // The last segment's file is shorter than its header says (copied or cut by a tool);
   // readers and recovery treat the missing bytes as zeros, so it is noted, not damage.
   std::optional<CheckProblem> short_last_segment;
-  RecordedState recorded;       // the control file, as the last writer left it
-  SalvagePlan salvage;          // kDamaged only
+  RecordedState recorded;          // the control file, as the last writer left it
+  SalvagePlan salvage;             // kDamaged only
   std::vector<std::string> notes;  // what could not be checked and why ("no control file: ...")
 };
 

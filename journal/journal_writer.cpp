@@ -98,7 +98,7 @@ class JournalWriter::Impl {
     h->kind = FrameKind::kData;
     h->flags = 0;
     h->user_type = type;
-    h->reserved = 0;
+    h->reserved = h->length;  // format version 2: the CRC-covered copy of the length
     std::byte* payload = base_ + cursor_ + kFrameHeaderSize;
     cursor_ += span;
     ++records_;
@@ -285,7 +285,7 @@ Status JournalWriter::Sync() {
   if (!w.sync_failure_.ok()) return w.sync_failure_;
   Status s;
   if (w.syncer_) {
-    w.syncer_->SyncNow();  // interval policy: do not wait for the next tick
+    w.syncer_->SyncNow();                       // interval policy: do not wait for the next tick
     s = WaitDurable(committed_position(), -1);  // the syncer's error if it failed: it never retries
   } else {
     s = w.SyncCommitted();
@@ -359,7 +359,7 @@ Status JournalWriter::Close() {
   }
   if (!s.ok()) w.NoteSyncFailure(s);
   w.syncer_.reset();
-  w.preparer_.reset();  // removes an unused prepared segment
+  w.preparer_.reset();              // removes an unused prepared segment
   if (s.ok()) s = w.sync_failure_;  // an earlier sync failure: the caller must hear of it too
   w.control_->block().writer_pid.store(0, std::memory_order_relaxed);
   w.seg_.reset();
@@ -457,7 +457,8 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const WriterOptions& 
   std::vector<std::byte> blob(options.schema_blob.begin(), options.schema_blob.end());
   w.preparer_ = std::make_unique<SegmentPreparer>(options.directory, options.segment_size, options.schema_fingerprint,
                                                   std::move(blob), options.durability != Durability::kNone);
-  const bool reuse_last = r.last && !r.last_sealed &&
+  // A segment of an older format version is never appended to: its frames follow that version.
+  const bool reuse_last = r.last && !r.last_sealed && r.last->header().format_version == kFormatVersion &&
                           r.last->header().schema_fingerprint == options.schema_fingerprint &&
                           r.last->header().segment_size == options.segment_size &&
                           r.last->header().schema_blob_size == options.schema_blob.size();

@@ -88,8 +88,9 @@ class Recovery {
     report.reason = c.damage ? c.damage->reason : "";
     switch (plan.kind) {
       case SalvagePlan::Kind::kImpossible:
-        return Status::Corruption("journal " + opt_.directory + ": " + DescribeVerdict(c) +
-                                  ". Salvage cannot help: nothing valid would remain; restore the journal from a backup");
+        return Status::Corruption(
+            "journal " + opt_.directory + ": " + DescribeVerdict(c) +
+            ". Salvage cannot help: nothing valid would remain; restore the journal from a backup");
       case SalvagePlan::Kind::kAcceptMissingEnd:
       case SalvagePlan::Kind::kAcceptMissingHead:
         // Nothing to move: the writer records the journal as it now is in the control file.
@@ -137,10 +138,12 @@ class Recovery {
       if (!aside.ok()) return aside.status();
       cut.aside = *aside + "/" + t.segment;
     } else {
-      Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(Path(t.segment_index), SegmentFile::Mode::kReadWrite);
+      Result<std::unique_ptr<SegmentFile>> seg =
+          SegmentFile::Open(Path(t.segment_index), SegmentFile::Mode::kReadWrite);
       if (!seg.ok()) return seg.status();
       std::byte* from = (*seg)->data() + t.offset;
-      Result<std::string> saved = SaveAside(opt_.directory, t.segment + ".at-" + std::to_string(t.offset), {from, t.bytes});
+      Result<std::string> saved =
+          SaveAside(opt_.directory, t.segment + ".at-" + std::to_string(t.offset), {from, t.bytes});
       if (!saved.ok()) return saved.status();
       cut.aside = *saved;
       std::memset(from, 0, t.bytes);

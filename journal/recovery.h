@@ -38,8 +38,8 @@ struct TailCut {
   std::uint64_t first_position_cut = 0;  // the first position that is no longer in the journal
   std::uint64_t last_position_cut = 0;   // the last committed position set aside (0: none was committed)
   std::uint64_t committed_events = 0;    // events of committed batches set aside (all past the durable position)
-  bool damage = false;  // a damaged batch followed by committed ones: damage, not a routine torn tail
-  std::string aside;    // the file holding the bytes set aside
+  bool damage = false;                   // a damaged batch followed by committed ones: damage, not a routine torn tail
+  std::string aside;                     // the file holding the bytes set aside
   std::string reason;
 };
 

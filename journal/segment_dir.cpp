@@ -150,8 +150,10 @@ Result<std::string> SaveAside(const std::string& dir, const std::string& name, s
   for (std::size_t done = 0; done < bytes.size() && s.ok();) {
     const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) s = Status::FromErrno("write " + path, w < 0 ? errno : EIO);
-    else done += static_cast<std::size_t>(w);
+    if (w <= 0)
+      s = Status::FromErrno("write " + path, w < 0 ? errno : EIO);
+    else
+      done += static_cast<std::size_t>(w);
   }
   if (s.ok()) {
     if (const int err = io::Fsync(fd, path); err != 0) s = Status::FromErrno("fsync " + path, err);

@@ -52,13 +52,12 @@ bool ParseSegmentFileName(const std::string& name, std::uint64_t* index) {
 
 Status ValidateSegmentHeader(const std::byte* base, std::size_t file_size, const std::string& name) {
   auto bad = [&](const char* what) {
-    return Status::Corruption("segment " + name + " offset 0: " + what +
-                              "; the segment header is damaged");
+    return Status::Corruption("segment " + name + " offset 0: " + what + "; the segment header is damaged");
   };
   if (file_size < kSegmentHeaderSize) return bad("file shorter than the 128-byte header");
   const auto& h = *reinterpret_cast<const SegmentHeader*>(base);
   if (h.magic != kSegmentMagic) return bad("bad magic (not a rill journal segment)");
-  if (h.format_version != kFormatVersion) {
+  if (h.format_version < kOldestReadableFormatVersion || h.format_version > kFormatVersion) {
     return Status::Corruption("segment " + name + ": format version " + std::to_string(h.format_version) +
                               " is not supported by this build (expects " + std::to_string(kFormatVersion) +
                               "): use a matching rill version");

@@ -47,7 +47,7 @@ struct ServiceOptions {
   std::uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   journal::Durability durability = journal::Durability::kNone;
   std::size_t ring_size = 4096;
-  int projector_cpu = -1;     // pin the balances projector; -1: no pinning
+  int projector_cpu = -1;  // pin the balances projector; -1: no pinning
   // On a damaged journal: keep the valid prefix and move the damaged part aside (never deleted),
   // reporting how many acknowledged events could not be kept (journal::WriterOptions::salvage).
   bool salvage = false;

@@ -220,7 +220,8 @@ TEST_CASE("an explicit Sync() failure under policy none is reported, stops appen
     REQUIRE(AppendBatch(**w, 4) == 4);
     REQUIRE((*w)->Sync().ok());
     last = AppendBatch(**w, 4);
-    faults.Add(FaultRule{.call = call, .path_contains = call == Call::kFsyncDir ? dir : ".seg", .nth = 1, .error = EIO});
+    faults.Add(
+        FaultRule{.call = call, .path_contains = call == Call::kFsyncDir ? dir : ".seg", .nth = 1, .error = EIO});
     const Status s = (*w)->Sync();
     INFO(s.ToString());
     REQUIRE_FALSE(s.ok());
@@ -261,10 +262,9 @@ TEST_CASE("a failed preallocation, create or rename of the next segment stops ap
     int error;
     const char* what;  // in the message
   };
-  const RollCase c = GENERATE(RollCase{Call::kFallocate, ENOSPC, "preallocate"},
-                              RollCase{Call::kFallocate, EIO, "preallocate"},
-                              RollCase{Call::kOpenCreate, ENOSPC, "create segment"},
-                              RollCase{Call::kRename, EIO, "rename"});
+  const RollCase c =
+      GENERATE(RollCase{Call::kFallocate, ENOSPC, "preallocate"}, RollCase{Call::kFallocate, EIO, "preallocate"},
+               RollCase{Call::kOpenCreate, ENOSPC, "create segment"}, RollCase{Call::kRename, EIO, "rename"});
   CAPTURE(io::CallName(c.call), c.error);
   TempDir tmp("rill-fault");
   const std::string dir = tmp.Sub("j");
@@ -309,11 +309,11 @@ TEST_CASE("a failed open-time call refuses the open, naming call and file; the n
     const char* path;  // matched in the path; also expected in the message
     int error;
   };
-  const OpenCase c = GENERATE(OpenCase{Call::kFtruncate, "LOCK", EIO},                       // writing the pid
-                              OpenCase{Call::kFallocate, "control", ENOSPC},                // sizing the control file
-                              OpenCase{Call::kMsync, "control", EIO},                       // syncing the control page
-                              OpenCase{Call::kFdatasync, "0000000000000000.seg", EIO},     // recovered data
-                              OpenCase{Call::kFallocate, "0000000000000000.seg.tmp", ENOSPC}); // a new journal
+  const OpenCase c = GENERATE(OpenCase{Call::kFtruncate, "LOCK", EIO},                  // writing the pid
+                              OpenCase{Call::kFallocate, "control", ENOSPC},            // sizing the control file
+                              OpenCase{Call::kMsync, "control", EIO},                   // syncing the control page
+                              OpenCase{Call::kFdatasync, "0000000000000000.seg", EIO},  // recovered data
+                              OpenCase{Call::kFallocate, "0000000000000000.seg.tmp", ENOSPC});  // a new journal
   CAPTURE(io::CallName(c.call), c.path);
   TempDir tmp("rill-fault");
   const std::string dir = tmp.Sub("j");

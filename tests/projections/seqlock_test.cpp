@@ -73,7 +73,7 @@ TEST_CASE("seqlock: a write opened and closed inside ReadWith's callback makes i
     got[1] = c.LoadWord(1);
     got[2] = c.LoadWord(2);
   });
-  CHECK(runs == 2);                    // the first (torn: {1, 20, 30}) attempt was thrown away
+  CHECK(runs == 2);  // the first (torn: {1, 20, 30}) attempt was thrown away
   CHECK(got == Words{10, 20, 30});
 }
 
@@ -138,11 +138,11 @@ TEST_CASE("seqlock: TryRead refuses a copy during which the sequence changed", "
   ::sigaction(SIGSEGV, &g_previous, nullptr);
   g_guard_page = nullptr;
   g_cell = nullptr;
-  REQUIRE(g_faults == 1);                 // the write did land in the middle of the copy
-  CHECK(out == Words{1, 20, 30});         // so the copy is torn
-  CHECK_FALSE(accepted);                  // and TryRead must not keep it
+  REQUIRE(g_faults == 1);          // the write did land in the middle of the copy
+  CHECK(out == Words{1, 20, 30});  // so the copy is torn
+  CHECK_FALSE(accepted);           // and TryRead must not keep it
   out = {};
-  REQUIRE(cell->TryRead(out.data()));     // the next attempt sees the whole new record
+  REQUIRE(cell->TryRead(out.data()));  // the next attempt sees the whole new record
   CHECK(out == Words{10, 20, 30});
   cell->~Cell();
   ::munmap(mem, 2 * page);

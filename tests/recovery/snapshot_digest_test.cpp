@@ -63,7 +63,8 @@ TEST_CASE("a snapshot with valid CRCs whose aggregates do not match its digest i
     o.snapshot.interval_events = 0;  // only when asked
     auto e = Open(o);
     std::uint64_t id = 1;
-    for (std::uint64_t a = 1; a <= 3; ++a) Accept(*e, OpenAccount{.account = a, .owner = 100 + a, .currency = 978}, id++);
+    for (std::uint64_t a = 1; a <= 3; ++a)
+      Accept(*e, OpenAccount{.account = a, .owner = 100 + a, .currency = 978}, id++);
     Accept(*e, Deposit{.account = 1, .amount = 500}, id++);
     Accept(*e, Deposit{.account = 2, .amount = 300}, id++);
     auto taken = e->TakeSnapshot(kWait);

@@ -64,8 +64,7 @@ TEST_CASE("cli: a directory that is not a journal exits 3", "[tools][inspect][cl
   }
 }
 
-TEST_CASE("cli: a segment that is not a segment: dump and verify reach the same verdict (1)",
-          "[tools][inspect][cli]") {
+TEST_CASE("cli: a segment that is not a segment: dump and verify reach the same verdict (1)", "[tools][inspect][cli]") {
   TempDir tmp;
   REQUIRE(::mkdir(tmp.Sub("j").c_str(), 0755) == 0);
   std::ofstream(tmp.Sub("j/" + rill::journal::SegmentFileName(0))) << std::string(4096, 'x');

@@ -17,8 +17,8 @@
 #include "rill/journal/control_file.h"
 #include "rill/tools/crashtest/child.h"
 #include "rill/tools/crashtest/child_process.h"
-#include "rill/tools/crashtest/ledger.h"
 #include "rill/tools/crashtest/damage_round.h"
+#include "rill/tools/crashtest/ledger.h"
 #include "rill/tools/crashtest/power_loss.h"
 #include "rill/tools/crashtest/verifier.h"
 #include "rill/tools/crashtest/workload.h"
@@ -130,7 +130,8 @@ void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) 
     }
   }
   if (r.damage.tried)
-    std::fprintf(out, "; bit flip at %" PRIu64 " (below durable): refused, salvage kept %" PRIu64 " (%" PRIu64
+    std::fprintf(out,
+                 "; bit flip at %" PRIu64 " (below durable): refused, salvage kept %" PRIu64 " (%" PRIu64
                  " acknowledged lost, reported)",
                  r.damage.position, r.damage.kept, r.damage.acknowledged_lost);
   std::fprintf(out, "\n");

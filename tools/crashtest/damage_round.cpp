@@ -115,9 +115,9 @@ DamageResult DamageBelowDurable(const std::string& journal, const std::string& c
     Salvages log;
     Result<std::unique_ptr<journal::JournalWriter>> w = journal::JournalWriter::Open(wo, &log);
     if (w.ok() || !w.status().IsCorruption() || log.cuts != 0) {
-      d.violation = "the writer opened (or cut) a journal with a bit flipped below its durable position at " + where +
-                    (w.ok() ? ": it opened at position " + N((*w)->committed_position())
-                            : ": " + w.status().ToString());
+      d.violation =
+          "the writer opened (or cut) a journal with a bit flipped below its durable position at " + where +
+          (w.ok() ? ": it opened at position " + N((*w)->committed_position()) : ": " + w.status().ToString());
       return d;
     }
     if (std::string(w.status().message()).find(d.segment) == std::string::npos) {
@@ -136,10 +136,9 @@ DamageResult DamageBelowDurable(const std::string& journal, const std::string& c
     d.kept = (*w)->committed_position();
   }
   d.acknowledged_lost = log.salvaged.empty() ? 0 : log.salvaged[0].acknowledged_lost;
-  if (d.kept != t->batch_first - 1 || log.salvaged.size() != 1 ||
-      d.acknowledged_lost != durable - t->batch_first + 1) {
-    d.violation = "salvage of " + where + " kept positions up to " + N(d.kept) + " (expected " +
-                  N(t->batch_first - 1) + ", the batch before the damaged one) and reported " + N(d.acknowledged_lost) +
+  if (d.kept != t->batch_first - 1 || log.salvaged.size() != 1 || d.acknowledged_lost != durable - t->batch_first + 1) {
+    d.violation = "salvage of " + where + " kept positions up to " + N(d.kept) + " (expected " + N(t->batch_first - 1) +
+                  ", the batch before the damaged one) and reported " + N(d.acknowledged_lost) +
                   " acknowledged events lost (expected " + N(durable - t->batch_first + 1) + ")";
     return d;
   }

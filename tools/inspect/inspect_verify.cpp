@@ -163,11 +163,11 @@ int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
   const std::string where = (first->segment.empty() ? o.dir : "segment " + first->segment) + " offset " +
                             std::to_string(first->offset) +
                             (first->position ? " position " + std::to_string(first->position) : std::string());
-  PrintError(err, "journal damaged: " + first->reason, where,
-             c.verdict == journal::Verdict::kDamaged
-                 ? "restore the damaged files from a backup, or see what salvage would keep with `rill recover " +
-                       o.dir + "`"
-                 : "the writer sets the damaged tail aside when it opens (it is past the durable position)");
+  PrintError(
+      err, "journal damaged: " + first->reason, where,
+      c.verdict == journal::Verdict::kDamaged
+          ? "restore the damaged files from a backup, or see what salvage would keep with `rill recover " + o.dir + "`"
+          : "the writer sets the damaged tail aside when it opens (it is past the durable position)");
   return kExitProblems;
 }
 

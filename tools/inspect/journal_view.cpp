@@ -293,19 +293,20 @@ int AssessJournal(const std::string& dir, std::FILE* err, bool* empty, const cha
   if (!check.ok()) {
     const bool none = check.status().IsNotFound();
     PrintError(none ? "not a journal: " + std::string(check.status().message())
-                         : "cannot read journal: " + std::string(check.status().message()),
-               dir, none ? "pass a directory a rill journal writer created (it holds <16 hex digits>.seg files)"
-                         : "check the files' permissions");
+                    : "cannot read journal: " + std::string(check.status().message()),
+               dir,
+               none ? "pass a directory a rill journal writer created (it holds <16 hex digits>.seg files)"
+                    : "check the files' permissions");
     return check.status().IsCorruption() ? kExitProblems : kExitCannotRead;
   }
   switch (check->verdict) {
     case journal::Verdict::kEmpty:
       *empty = true;
-      PrintError("empty journal: no segment yet (a writer created it and committed nothing)", dir,
-                 "nothing to show");
+      PrintError("empty journal: no segment yet (a writer created it and committed nothing)", dir, "nothing to show");
       return kExitOk;
     case journal::Verdict::kIntact:
-    case journal::Verdict::kTornTail: return kExitOk;
+    case journal::Verdict::kTornTail:
+      return kExitOk;
     case journal::Verdict::kDamagedTail:
     case journal::Verdict::kDamaged: {
       const journal::CheckProblem& p = *check->damage;

@@ -20,8 +20,8 @@ class Printer final : public journal::Reporter {
   explicit Printer(std::FILE* out) : out_(out) {}
   void TailTruncated(const journal::TailCut& c) override {
     std::fprintf(out_,
-                 "set aside    %s: %" PRIu64 " bytes after offset %" PRIu64 " (positions from %" PRIu64
-                 ", %" PRIu64 " committed events, none recorded durable)%s, saved in %s\n",
+                 "set aside    %s: %" PRIu64 " bytes after offset %" PRIu64 " (positions from %" PRIu64 ", %" PRIu64
+                 " committed events, none recorded durable)%s, saved in %s\n",
                  c.segment.c_str(), c.bytes_cut, c.offset, c.first_position_cut, c.committed_events,
                  c.damage ? " DAMAGE" : "", c.aside.c_str());
   }
@@ -58,8 +58,11 @@ int RunRecover(const RecoverOptions& o, std::FILE* out, std::FILE* err) {
   if (c.verdict == journal::Verdict::kDamaged)
     std::fprintf(out, "salvage      %s\n", journal::DescribeSalvage(c).c_str());
   else
-    std::fprintf(out, "writer       will set aside %" PRIu64 " bytes (%" PRIu64 " committed events past the durable "
-                 "position) when it opens\n", c.tail->bytes, c.tail->committed_events);
+    std::fprintf(out,
+                 "writer       will set aside %" PRIu64 " bytes (%" PRIu64
+                 " committed events past the durable "
+                 "position) when it opens\n",
+                 c.tail->bytes, c.tail->committed_events);
   if (!o.salvage) {
     if (c.verdict != journal::Verdict::kDamaged) return kOk;  // the writer handles it by itself
     std::fprintf(out, "result       dry run: nothing changed; `rill recover %s --salvage` does it\n", o.dir.c_str());
@@ -70,8 +73,7 @@ int RunRecover(const RecoverOptions& o, std::FILE* out, std::FILE* err) {
   wo.salvage = true;
   Printer printer(out);
   if (Status s = journal::RecoverDirectory(wo, &printer); !s.ok()) {
-    PrintError(err, s.ToString(), o.dir,
-               s.IsBusy() ? "stop the writer first" : "restore the journal from a backup");
+    PrintError(err, s.ToString(), o.dir, s.IsBusy() ? "stop the writer first" : "restore the journal from a backup");
     return s.IsBusy() || s.IsIOError() ? kCannotRead : kProblems;
   }
   Result<journal::JournalCheck> after = journal::CheckJournal(o.dir);
