@@ -15,6 +15,7 @@
 
 #include "rill/base/crc32c.h"
 #include "rill/base/durable_file.h"
+#include "rill/base/regular_file.h"
 #include "rill/base/result.h"
 
 namespace rill::engine {
@@ -88,8 +89,10 @@ std::vector<SnapshotFileEntry> ListSnapshotFiles(const std::string& dir) {
 
 std::string ReadSnapshotFile(const std::string& path, std::uint64_t position, SnapshotHeader* h,
                              std::vector<std::byte>* payload) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::strerror(errno);
+  // A regular file only: a FIFO named like a snapshot would block open(2) and start-up with it.
+  Result<int> opened = OpenRegularFile(path, O_RDONLY, "snapshot");
+  if (!opened.ok()) return std::string(opened.status().message());
+  const int fd = *opened;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int err = errno;

@@ -14,6 +14,7 @@
 
 #include "rill/base/crc32c.h"
 #include "rill/base/durable_file.h"
+#include "rill/base/regular_file.h"
 #include "rill/base/result.h"
 
 namespace rill::projections {
@@ -67,8 +68,10 @@ std::vector<std::uint64_t> ListPositions(const std::string& dir, const std::stri
 // CRCs, and that its name and position match its file name. Returns why not, or "".
 std::string ReadIntact(const std::string& path, const std::string& name, std::uint64_t position, CheckpointHeader* h,
                        std::vector<std::byte>* bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::strerror(errno);
+  // A regular file only: a FIFO named like a checkpoint would block open(2) (and `rill inspect info`).
+  Result<int> opened = OpenRegularFile(path, O_RDONLY, "checkpoint");
+  if (!opened.ok()) return std::string(opened.status().message());
+  const int fd = *opened;
   char buf[1 << 16];
   for (;;) {
     const ssize_t r = ::read(fd, buf, sizeof buf);
