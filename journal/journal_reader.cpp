@@ -145,7 +145,7 @@ class JournalReader::Impl {
         case BatchOutcome::kBad:
           return Fail(Status::Corruption(Where(cur_->name(), p.bad_offset) + ": " + p.reason + " (batch at offset " +
                                          std::to_string(batch_offset_) + ", position " + std::to_string(next_pos_) +
-                                         "); run the writer's recovery, or salvage"));
+                                         "); `rill recover` says what recovery or salvage would do"));
       }
     }
   }
