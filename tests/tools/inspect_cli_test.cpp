@@ -183,3 +183,45 @@ TEST_CASE("cli: dump --follow stops cleanly on SIGINT", "[tools][inspect][cli][l
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+// One verdict for every tool (journal/journal_verifier.h): the same exit code from verify,
+// info, stats, dump, replay and recover on the same journal.
+TEST_CASE("cli: every tool reaches the same verdict on an empty, a FIFO-holding and a shortened journal",
+          "[tools][inspect][cli][verdict]") {
+  const std::vector<std::string> tools = {"inspect verify", "inspect info", "inspect stats", "inspect dump", "replay"};
+  TempDir tmp;
+  SECTION("killed while creating its first segment, so empty, exit 0 everywhere") {
+    REQUIRE(::mkdir(tmp.Sub("j").c_str(), 0755) == 0);
+    std::ofstream(tmp.Sub("j/LOCK")) << "1234\n";
+    std::ofstream(tmp.Sub("j/" + rill::journal::SegmentFileName(0) + ".tmp")) << std::string(4096, '\0');
+    for (const std::string& t : tools) {
+      const Output o = RunRill(tmp, t + " " + tmp.Sub("j"));
+      INFO(t << ": " << o.err);
+      CHECK(o.exit == 0);
+    }
+  }
+  SECTION("a FIFO named like the next segment, damaged, exit 1 everywhere, no hang") {
+    WriteSmallJournal(tmp.Sub("j"));
+    REQUIRE(::mkfifo(tmp.Sub("j/" + rill::journal::SegmentFileName(1)).c_str(), 0644) == 0);
+    for (const std::string& t : tools) {
+      const Output o = RunRill(tmp, t + " " + tmp.Sub("j"));
+      INFO(t << ": " << o.err);
+      CHECK(o.exit == 1);
+      CHECK(o.err.find("FIFO") != std::string::npos);
+    }
+    CHECK(RunRill(tmp, "recover " + tmp.Sub("j")).exit == 1);  // a dry run of a damaged journal
+  }
+  SECTION("the only segment deleted though the control file says it held durable events, exit 1") {
+    WriteSmallJournal(tmp.Sub("j"));
+    // The control file records position 8 durable: a journal with no segment cannot hold it.
+    REQUIRE(::unlink(tmp.Sub("j/" + rill::journal::SegmentFileName(0)).c_str()) == 0);
+    for (const std::string& t : tools) {
+      const Output o = RunRill(tmp, t + " " + tmp.Sub("j"));
+      INFO(t << ": " << o.err);
+      CHECK(o.exit == 1);
+    }
+    const Output dry = RunRill(tmp, "recover " + tmp.Sub("j"));
+    CHECK(dry.exit == 1);
+    CHECK(dry.out.find("salvage") != std::string::npos);
+  }
+}

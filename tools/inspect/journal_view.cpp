@@ -148,7 +148,8 @@ std::unique_ptr<JournalView> JournalView::Open(const std::string& dir, std::FILE
   if (!r.ok()) {
     if (verdict == kExitOk)  // else the damage is printed already
       PrintError(err, std::string(r.status().message()), dir, "run `rill inspect verify` on it for details");
-    code = r.status().IsCorruption() ? kExitProblems : kExitCannotRead;
+    // Damage the verdict found stays exit 1 however the reader fails on it (every tool agrees).
+    code = verdict == kExitProblems || r.status().IsCorruption() ? kExitProblems : kExitCannotRead;
     return nullptr;
   }
   std::unique_ptr<JournalView> view(new JournalView());
