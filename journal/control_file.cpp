@@ -117,6 +117,12 @@ Result<std::unique_ptr<ControlFile>> ControlFile::OpenForWriter(const std::strin
   Result<ControlBlock*> block = MapControl(path, fd, true);
   if (!block.ok()) return block.status();
   ControlBlock* b = *block;
+  // What the last writer left, before it is overwritten: whether this open lowers a floor.
+  const bool was_initialised =
+      std::atomic_ref<std::uint64_t>(b->magic).load(std::memory_order_acquire) == kControlMagic;
+  const std::uint64_t old_durable = was_initialised ? b->durable_position.load(std::memory_order_relaxed) : 0;
+  const std::uint64_t old_retained =
+      was_initialised && b->version >= 2 ? b->retained_from.load(std::memory_order_relaxed) : 0;
   b->version = kControlVersion;
   b->writer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_relaxed);
   b->segment_size = segment_size;
@@ -126,9 +132,12 @@ Result<std::unique_ptr<ControlFile>> ControlFile::OpenForWriter(const std::strin
   b->retained_from.store(retained_from, std::memory_order_relaxed);
   std::atomic_ref<std::uint64_t>(b->magic).store(kControlMagic, std::memory_order_release);
   std::unique_ptr<ControlFile> control(new ControlFile(b, true, path));
-  // A salvage may have lowered the durable floor: that must reach the disk before the journal
-  // grows again, or a power loss could bring back a floor above what the segments hold.
-  RILL_RETURN_IF_ERROR(control->SyncPage());
+  // A salvage may have lowered the durable floor or moved the retention record: that must reach
+  // the disk before the journal grows again, or a power loss could bring back a floor the
+  // segments no longer meet (a refusal on the next open). Raising them needs no sync: an older
+  // value on disk is a lower bound still (and the sync cost every open ~25 ms: restart/bank).
+  if (committed < old_durable || (old_retained != 0 && retained_from != old_retained))
+    RILL_RETURN_IF_ERROR(control->SyncPage());
   return control;
 }
 

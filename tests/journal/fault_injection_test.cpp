@@ -311,7 +311,6 @@ TEST_CASE("a failed open-time call refuses the open, naming call and file; the n
   };
   const OpenCase c = GENERATE(OpenCase{Call::kFtruncate, "LOCK", EIO},                  // writing the pid
                               OpenCase{Call::kFallocate, "control", ENOSPC},            // sizing the control file
-                              OpenCase{Call::kMsync, "control", EIO},                   // syncing the control page
                               OpenCase{Call::kFdatasync, "0000000000000000.seg", EIO},  // recovered data
                               OpenCase{Call::kFallocate, "0000000000000000.seg.tmp", ENOSPC});  // a new journal
   CAPTURE(io::CallName(c.call), c.path);
@@ -339,6 +338,35 @@ TEST_CASE("a failed open-time call refuses the open, naming call and file; the n
     CHECK(Contains(w.status().message(), std::strerror(c.error)));
   }
   CHECK(ReopenAndCheck(dir, durable) == durable);
+}
+
+TEST_CASE("a salvage whose lowered durable floor cannot be synced refuses the open; the next one works",
+          "[journal][fault][open]") {
+  TempDir tmp("rill-fault");
+  const std::string dir = tmp.Sub("j");
+  WriterOptions o = SmallOptions(dir, 16 * 1024);
+  std::uint64_t last = 0;
+  {
+    auto w = JournalWriter::Open(o);
+    REQUIRE(w.ok());
+    for (int i = 0; i < 100; ++i) last = AppendBatch(**w, 4);
+  }
+  auto list = ListSegmentIndexes(dir);
+  REQUIRE(list.ok());
+  REQUIRE(list->size() >= 2);
+  REQUIRE(::unlink((dir + "/" + SegmentFileName(list->back())).c_str()) == 0);  // ends before its durable position
+  o.salvage = true;
+  {
+    FaultInjector faults;
+    faults.Add(FaultRule{.call = Call::kMsync, .path_contains = "control", .nth = 1, .error = EIO});
+    auto w = JournalWriter::Open(o);
+    REQUIRE_FALSE(w.ok());  // never appends on a floor that a power loss could bring back
+    CHECK(faults.injected() == 1);
+    CHECK(Contains(w.status().message(), "control"));
+  }
+  auto w = JournalWriter::Open(o);
+  REQUIRE(w.ok());
+  CHECK((*w)->committed_position() < last);
 }
 
 TEST_CASE("moving and copying aside report a failed rename or fsync with the file", "[journal][fault][aside]") {

@@ -297,3 +297,34 @@ TEST_CASE("journal writer getters are safe after Close", "[journal][rule]") {
   CHECK((*w)->Sync().IsUnavailable());
   CHECK((*w)->Reserve(8, 1).status().IsUnavailable());
 }
+
+TEST_CASE("verify mode tail: a headerless last segment is judged from where the one before it ends",
+          "[journal][rule]") {
+  TempDir dir;
+  WriteJournal(dir.path());
+  const auto segments = Segments(dir.path());
+  REQUIRE(segments.size() >= 3);
+  auto prev = SegmentFile::Open(Seg(dir.path(), segments[segments.size() - 2]), SegmentFile::Mode::kReadOnly);
+  REQUIRE(prev.ok());
+  const std::uint64_t prev_end =
+      ScanSegment((*prev)->data(), (*prev)->size(), Verify::kAll).next_position - 1;  // kTail does not scan it
+  prev->reset();
+  std::vector<char> bytes = ReadFile(Seg(dir.path(), segments.back()));
+  std::fill(bytes.begin(), bytes.begin() + 128, 0);
+  WriteFile(Seg(dir.path(), segments.back()), bytes);
+  WriterOptions o = test::SmallOptions(dir.path(), kSegment);
+  o.verify = VerifyMode::kTail;
+  SECTION("its positions were reported durable: refused") {
+    Log log;
+    CHECK_FALSE(JournalWriter::Open(o, &log).ok());
+  }
+  SECTION("nothing in it was durable: set aside whole") {
+    test::SetRecordedDurable(dir.path(), prev_end);
+    Log log;
+    auto w = JournalWriter::Open(o, &log);
+    REQUIRE(w.ok());
+    CHECK((*w)->committed_position() == prev_end);
+    REQUIRE(log.cuts.size() == 1);
+    CHECK(log.cuts[0].first_position_cut == prev_end + 1);
+  }
+}
