@@ -83,9 +83,9 @@ struct SalvagePlan {
 struct JournalCheck {
   Verdict verdict = Verdict::kEmpty;
   std::uint64_t segments = 0, batches = 0, records = 0;  // checked and valid
-  std::uint64_t record_bytes = 0;                         // payload bytes; counted only with a visitor
-  std::uint64_t first_position = 0, next_position = 0;                     // valid records: [first, next)
-  std::vector<std::uint64_t> segment_indexes;                              // as listed, ascending
+  std::uint64_t record_bytes = 0;                        // payload bytes; counted only with a visitor
+  std::uint64_t first_position = 0, next_position = 0;   // valid records: [first, next)
+  std::vector<std::uint64_t> segment_indexes;            // as listed, ascending
   std::optional<CheckProblem> damage;  // kDamaged, kDamagedTail: the first problem; the check stops there
   std::optional<TailRegion> tail;      // kTornTail, kDamagedTail: what recovery cuts
   // Uncommitted bytes after the last batch of a sealed segment whose successor continues it

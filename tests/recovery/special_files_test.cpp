@@ -20,8 +20,8 @@ TEST_CASE("a FIFO, directory or symlink named like a snapshot is refused with a 
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
   REQUIRE(::mkdir(folder.c_str(), 0755) == 0);
   REQUIRE(::symlink("/etc/hostname", link.c_str()) == 0);
-  for (const auto& [path, position, kind] : {std::tuple{fifo, 7, "a FIFO"}, std::tuple{folder, 8, "a directory"},
-                                            std::tuple{link, 9, "a symbolic link"}}) {
+  for (const auto& [path, position, kind] :
+       {std::tuple{fifo, 7, "a FIFO"}, std::tuple{folder, 8, "a directory"}, std::tuple{link, 9, "a symbolic link"}}) {
     rill::engine::SnapshotHeader h{};
     std::vector<std::byte> payload;
     const std::string why = rill::engine::ReadSnapshotFile(path, static_cast<std::uint64_t>(position), &h, &payload);
