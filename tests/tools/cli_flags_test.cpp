@@ -53,18 +53,6 @@ void WriteBankJournal(const std::string& dir) {
   REQUIRE((*e)->execute(Deposit{.account = 1, .amount = 5}, {.command_id = 4}).accepted());
 }
 
-// Runs an example binary (not rill) with `args`, capturing both streams like RunRill.
-Output RunBinary(const TempDir& tmp, const char* binary, const std::string& args) {
-  const std::string out = tmp.Sub("stdout.txt"), err = tmp.Sub("stderr.txt");
-  const std::string cmd = std::string(binary) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  Output o;
-  o.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  o.out = ReadFile(out);
-  o.err = ReadFile(err);
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("cli flags: unsigned flags refuse negative numbers instead of wrapping to 2^64-1", "[tools][cli][flags]") {

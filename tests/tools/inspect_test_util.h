@@ -138,10 +138,10 @@ inline std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Runs the real binary: `rill <args>`, capturing stdout and stderr through files in `tmp`.
-inline Output RunRill(const TempDir& tmp, const std::string& args) {
+// Runs `binary <args>` (no standard input), capturing stdout and stderr through files in `tmp`.
+inline Output RunBinary(const TempDir& tmp, const char* binary, const std::string& args) {
   const std::string out = tmp.Sub("stdout.txt"), err = tmp.Sub("stderr.txt");
-  const std::string cmd = std::string(RILL_BIN) + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = std::string(binary) + " " + args + " >" + out + " 2>" + err + " </dev/null";
   const int status = std::system(cmd.c_str());
   Output o;
   o.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -149,6 +149,9 @@ inline Output RunRill(const TempDir& tmp, const std::string& args) {
   o.err = ReadFile(err);
   return o;
 }
+
+// Runs the real binary: `rill <args>`.
+inline Output RunRill(const TempDir& tmp, const std::string& args) { return RunBinary(tmp, RILL_BIN, args); }
 
 inline std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
