@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bank_engine_util.h"
 #include "rill/examples/bank/bank_domain.h"
 #include "rill/examples/blog/blog_domain.h"
 #include "rill/journal/journal_reader.h"
@@ -38,23 +39,9 @@ using BankEngine = rill::engine::Engine<BankDomain>;
 
 rill::engine::EngineOptions Options(const std::string& dir,
                                     rill::journal::Durability durability = rill::journal::Durability::kNone) {
-  rill::engine::EngineOptions o;
-  o.journal.directory = dir;
-  o.journal.segment_size = 1u << 20;
-  o.journal.durability = durability;
-  o.ring_size = 64;
-  o.processor.expected_aggregates = 1024;
-  o.processor.idempotency_window = 1u << 12;
-  o.log_to_stderr = false;
-  return o;
+  return rill::testing::SmallBankOptions(dir, durability);
 }
-
-std::unique_ptr<BankEngine> OpenBank(const rill::engine::EngineOptions& o) {
-  auto e = BankEngine::Open(o);
-  INFO((e.ok() ? std::string("ok") : e.status().ToString()));
-  REQUIRE(e.ok());
-  return std::move(e).value();
-}
+using rill::testing::OpenBank;
 
 // Balances and versions of every account, read after Stop().
 std::map<std::uint64_t, std::pair<std::uint64_t, std::int64_t>> Accounts(BankEngine& e) {

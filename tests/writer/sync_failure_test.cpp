@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "bank_engine_util.h"
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
 #include "rill/journal/control_file.h"
@@ -33,25 +34,12 @@ using BankEngine = rill::engine::Engine<BankDomain>;
 
 rill::engine::EngineOptions Options(const std::string& dir, rill::journal::Durability durability,
                                     rill::journal::SyncMethod method) {
-  rill::engine::EngineOptions o;
-  o.journal.directory = dir;
-  o.journal.segment_size = 1u << 20;
-  o.journal.durability = durability;
+  rill::engine::EngineOptions o = rill::testing::SmallBankOptions(dir, durability);
   o.journal.sync_method = method;
   o.journal.sync_interval_ms = 3'600'000;  // kInterval: nothing syncs before Stop
-  o.ring_size = 64;
-  o.processor.expected_aggregates = 1024;
-  o.processor.idempotency_window = 1u << 12;
-  o.log_to_stderr = false;
   return o;
 }
-
-std::unique_ptr<BankEngine> OpenBank(const rill::engine::EngineOptions& o) {
-  auto e = BankEngine::Open(o);
-  INFO((e.ok() ? std::string("ok") : e.status().ToString()));
-  REQUIRE(e.ok());
-  return std::move(e).value();
-}
+using rill::testing::OpenBank;
 
 bool Contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
