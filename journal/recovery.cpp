@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "rill/journal/io.h"
 #include "rill/journal/journal_verifier.h"
 #include "rill/journal/segment_dir.h"
 
@@ -167,7 +168,7 @@ class Recovery {
     if (!seg.ok()) return seg.status();
     if ((*seg)->size() < (*seg)->header().segment_size) {
       // A short last segment (copied or cut by a tool): its missing tail is treated as zeros.
-      if (const int err = posix_fallocate((*seg)->fd(), 0, static_cast<off_t>((*seg)->header().segment_size)))
+      if (const int err = io::Fallocate((*seg)->fd(), static_cast<off_t>((*seg)->header().segment_size), path))
         return Status::FromErrno("extend short segment " + path, err);
       seg = SegmentFile::Open(path, SegmentFile::Mode::kReadWrite);
       if (!seg.ok()) return seg.status();
