@@ -7,7 +7,7 @@
 #   P/bin/rill                      the command-line tool
 include(CMakePackageConfigHelpers)
 
-set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections example_bank example_blog)
+set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections)
 set(RILL_INSTALLED_TARGETS rill_warnings)
 foreach(part IN LISTS RILL_INSTALLED_PARTS)
   list(APPEND RILL_INSTALLED_TARGETS rill_${part})
@@ -22,12 +22,14 @@ if(TARGET rill)
 endif()
 
 # Headers keep their in-tree paths: "rill/journal/journal_writer.h" and so on.
-foreach(dir base journal codecs engine projections examples)
+# The library's folders only: the examples are domains like a user's, not part of the package,
+# and the fuzz fixtures are tests.
+foreach(dir base journal codecs engine projections)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/${dir}
-          FILES_MATCHING PATTERN "*.h" PATTERN "consumer" EXCLUDE PATTERN "bank_service" EXCLUDE)
+          FILES_MATCHING PATTERN "*.h" PATTERN "fuzz" EXCLUDE)
 endforeach()
-install(DIRECTORY ${RILL_GENERATED_ROOT}/rill/codecs/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/codecs
-        FILES_MATCHING PATTERN "*_generated.h")
+install(FILES ${RILL_GENERATED_ROOT}/rill/codecs/envelope_generated.h ${RILL_GENERATED_ROOT}/rill/codecs/schema_blob_generated.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/codecs)
 
 install(EXPORT rillTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rillConfig.cmake.in
@@ -39,7 +41,7 @@ install(FILES ${PROJECT_BINARY_DIR}/rillConfig.cmake ${PROJECT_BINARY_DIR}/rillC
 
 # pkg-config: link order runs from the top layer down to base.
 set(RILL_PC_LIBS "")
-foreach(part example_bank example_blog projections engine codecs journal base)
+foreach(part projections engine codecs journal base)
   string(APPEND RILL_PC_LIBS " -lrill_${part}")
 endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/rill.pc.in ${PROJECT_BINARY_DIR}/rill.pc @ONLY)

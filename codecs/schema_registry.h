@@ -2,7 +2,7 @@
 // schemas; the self-describing blob (and its fingerprint) that a journal stores; upcasters.
 //
 //   rill::codecs::SchemaRegistryBuilder b;
-//   rill::codecs::AddBankEvents(b);                       // a domain registers its types
+//   rill::examples::bank::BankDomain::RegisterEvents(b);                       // a domain registers its types
 //   b.AddUpcaster<v1::PriceChanged, v2::PriceChanged>(UpcastPrice);
 //   rill::Result<rill::codecs::SchemaRegistry> reg = std::move(b).Build();
 //   journal_options.schema_fingerprint = reg->fingerprint();   // opaque uint64 for the journal
@@ -143,7 +143,7 @@ class SchemaRegistry {
 // kept and returned by Build(), so registration code reads as a list.
 class SchemaRegistryBuilder {
  public:
-  // A domain's binary schema (flatc --binary --schema), e.g. embedded::bank_bfbs(). The name
+  // A domain's binary schema (flatc --binary --schema), e.g. rill::examples::bank::BankDomain::BinarySchema(). The name
   // identifies the schema in the blob ("bank"); registering the same name twice is an error.
   SchemaRegistryBuilder& AddSchema(std::string_view name, std::span<const std::uint8_t> bfbs);
 

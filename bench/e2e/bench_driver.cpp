@@ -17,12 +17,12 @@
 #include "rill/engine/applied_view.h"
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/bank/read_models/balances.h"
+#include "rill/examples/bank/read_models/statements.h"
+#include "rill/examples/bank/read_models/top_accounts.h"
 #include "rill/examples/blog/blog_domain.h"
-#include "rill/projections/bank/balances.h"
-#include "rill/projections/bank/statements.h"
-#include "rill/projections/bank/top_accounts.h"
-#include "rill/projections/blog/indexes.h"
-#include "rill/projections/blog/post_details.h"
+#include "rill/examples/blog/read_models/indexes.h"
+#include "rill/examples/blog/read_models/post_details.h"
 #include "rill/projections/projector_thread.h"
 
 namespace rill::bench {

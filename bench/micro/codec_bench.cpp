@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 
 namespace {
 
@@ -26,8 +26,8 @@ using rill::codecs::EnvelopeFields;
 const rill::codecs::SchemaRegistry& Registry() {
   static const rill::codecs::SchemaRegistry reg = [] {
     rill::codecs::SchemaRegistryBuilder b;
-    rill::codecs::AddBankEvents(b);
-    rill::codecs::AddBlogEvents(b);
+    rill::examples::bank::BankDomain::RegisterEvents(b);
+    rill::examples::blog::BlogDomain::RegisterEvents(b);
     return std::move(b).Build().value();
   }();
   return reg;

@@ -26,17 +26,17 @@
 #include <vector>
 
 #include "rill/base/thread_affinity.h"
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/bank/read_models/balances.h"
+#include "rill/examples/bank/read_models/statements.h"
+#include "rill/examples/bank/read_models/top_accounts.h"
+#include "rill/examples/blog/blog_domain.h"
+#include "rill/examples/blog/read_models/indexes.h"
+#include "rill/examples/blog/read_models/post_details.h"
 #include "rill/journal/journal_writer.h"
-#include "rill/projections/bank/balances.h"
-#include "rill/projections/bank/statements.h"
-#include "rill/projections/bank/top_accounts.h"
-#include "rill/projections/blog/indexes.h"
-#include "rill/projections/blog/post_details.h"
 #include "rill/projections/projector_thread.h"
 
 namespace {
@@ -53,8 +53,8 @@ constexpr std::size_t kEvents = 1 << 16;
 const rill::codecs::SchemaRegistry& Registry() {
   static const rill::codecs::SchemaRegistry reg = [] {
     rill::codecs::SchemaRegistryBuilder b;
-    rill::codecs::AddBankEvents(b);
-    rill::codecs::AddBlogEvents(b);
+    rill::examples::bank::BankDomain::RegisterEvents(b);
+    rill::examples::blog::BlogDomain::RegisterEvents(b);
     return std::move(b).Build().value();
   }();
   return reg;

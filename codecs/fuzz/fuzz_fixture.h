@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <utility>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 
 namespace rill::codecs::fuzz {
 
@@ -18,8 +18,8 @@ enum class Mode : std::uint8_t {
 
 inline SchemaRegistry ReferenceRegistry() {
   SchemaRegistryBuilder b;
-  AddBankEvents(b);
-  AddBlogEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
+  rill::examples::blog::BlogDomain::RegisterEvents(b);
   return std::move(b).Build().value();
 }
 

@@ -30,13 +30,13 @@
 #include <type_traits>
 #include <variant>
 
-#include "rill/codecs/bank.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/decision.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/fingerprint.h"
+#include "rill/examples/bank/bank_schema.h"
 
 namespace rill::examples::bank {
 
@@ -122,7 +122,16 @@ struct BankDomain {
   static constexpr std::size_t kMaxStreams = 2;
   static constexpr std::size_t kMaxEvents = 2;
   // The event types the engine registers in its codecs registry (and stores in the journal).
-  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) { codecs::AddBankEvents(b); }
+  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) {
+    b.AddSchema("bank", BinarySchema())
+        .AddEvent<::rill::bank::AccountOpened>("bank")
+        .AddEvent<::rill::bank::Deposited>("bank")
+        .AddEvent<::rill::bank::Withdrawn>("bank")
+        .AddEvent<::rill::bank::TransferSent>("bank")
+        .AddEvent<::rill::bank::TransferReceived>("bank")
+        .AddEvent<::rill::bank::AccountClosed>("bank");
+  }
+  static std::span<const std::uint8_t> BinarySchema() { return codecs::embedded::bank_bfbs(); }
   using Decision = engine::Decision<Event, kMaxEvents>;
   using View = engine::AggregateView<Account>;
 

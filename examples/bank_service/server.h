@@ -31,9 +31,9 @@
 #include "rill/engine/applied_view.h"
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/examples/bank_service/protocol.h"
 #include "rill/journal/options.h"
-#include "rill/projections/bank/balances.h"
 
 namespace rill::examples::bank_service {
 

@@ -32,7 +32,6 @@
 #include <type_traits>
 #include <variant>
 
-#include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
@@ -41,6 +40,7 @@
 #include "rill/engine/decision.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/fingerprint.h"
+#include "rill/examples/blog/blog_schema.h"
 
 namespace rill::examples::blog {
 
@@ -119,7 +119,14 @@ struct BlogDomain {
   static constexpr std::size_t kMaxStreams = 1;
   static constexpr std::size_t kMaxEvents = 1;
   // The event types the engine registers in its codecs registry (and stores in the journal).
-  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) { codecs::AddBlogEvents(b); }
+  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) {
+    b.AddSchema("blog", BinarySchema())
+        .AddEvent<::rill::blog::PostCreated>("blog")
+        .AddEvent<::rill::blog::PostEdited>("blog")
+        .AddEvent<::rill::blog::PostPublished>("blog")
+        .AddEvent<::rill::blog::CommentAdded>("blog");
+  }
+  static std::span<const std::uint8_t> BinarySchema() { return codecs::embedded::blog_bfbs(); }
   using Decision = engine::Decision<Event, kMaxEvents>;
   using View = engine::AggregateView<Post>;
 

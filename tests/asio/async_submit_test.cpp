@@ -23,7 +23,7 @@
 
 #include "asio_test_util.h"
 #include "rill/engine/applied_view.h"
-#include "rill/projections/bank/balances.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/projections/projector_thread.h"
 #include "rill/tests/support/temp_dir.h"
 

@@ -11,12 +11,12 @@
 #include <thread>
 #include <vector>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/json.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "rill/tests/support/allocation_counter.h"
 #include "test_events.h"
 
@@ -33,8 +33,8 @@ using rill::test::AlignedRecord;
 
 SchemaRegistry ReferenceRegistry() {
   SchemaRegistryBuilder b;
-  rill::codecs::AddBankEvents(b);
-  rill::codecs::AddBlogEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
+  rill::examples::blog::BlogDomain::RegisterEvents(b);
   auto reg = std::move(b).Build();
   REQUIRE(reg.ok());
   return std::move(reg).value();

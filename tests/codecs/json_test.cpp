@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/json.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "test_events.h"
 
 namespace {
@@ -47,8 +47,8 @@ std::string ToolJson(const Journal& j, std::size_t i) {
 
 Journal WriteReferenceJournal() {
   rill::codecs::SchemaRegistryBuilder b;
-  rill::codecs::AddBankEvents(b);
-  rill::codecs::AddBlogEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
+  rill::examples::blog::BlogDomain::RegisterEvents(b);
   auto reg = std::move(b).Build();
   REQUIRE(reg.ok());
   Journal j;

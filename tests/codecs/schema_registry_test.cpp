@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "test_events.h"
 
 namespace {
@@ -26,14 +26,14 @@ SchemaRegistry Build(SchemaRegistryBuilder&& b) {
 
 SchemaRegistry BankAndBlog() {
   SchemaRegistryBuilder b;
-  rill::codecs::AddBankEvents(b);
-  rill::codecs::AddBlogEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
+  rill::examples::blog::BlogDomain::RegisterEvents(b);
   return Build(std::move(b));
 }
 
 SchemaRegistry BankOnly() {
   SchemaRegistryBuilder b;
-  rill::codecs::AddBankEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
   return Build(std::move(b));
 }
 
@@ -43,8 +43,8 @@ TEST_CASE("the same schemas give the same fingerprint and blob, whatever the reg
           "[codecs][fingerprint]") {
   const SchemaRegistry a = BankAndBlog();
   SchemaRegistryBuilder b;
-  rill::codecs::AddBlogEvents(b);
-  rill::codecs::AddBankEvents(b);
+  rill::examples::blog::BlogDomain::RegisterEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
   const SchemaRegistry reversed = Build(std::move(b));
   CHECK(a.fingerprint() == reversed.fingerprint());
   CHECK(std::vector<std::uint8_t>(a.blob().begin(), a.blob().end()) ==
@@ -63,8 +63,8 @@ TEST_CASE("a changed schema gives a different fingerprint", "[codecs][fingerprin
   CHECK(Build(std::move(v1)).fingerprint() != Build(std::move(v2)).fingerprint());
 
   // A single changed byte in a binary schema (a doc comment, say) changes it too.
-  std::vector<std::uint8_t> bank(rill::codecs::embedded::bank_bfbs().begin(),
-                                 rill::codecs::embedded::bank_bfbs().end());
+  std::vector<std::uint8_t> bank(rill::examples::bank::BankDomain::BinarySchema().begin(),
+                                 rill::examples::bank::BankDomain::BinarySchema().end());
   const std::string needle = "Money paid into the account.";
   auto it = std::search(bank.begin(), bank.end(), needle.begin(), needle.end());
   REQUIRE(it != bank.end());
@@ -72,7 +72,7 @@ TEST_CASE("a changed schema gives a different fingerprint", "[codecs][fingerprin
   SchemaRegistryBuilder edited;
   edited.AddSchema("bank", bank).AddEvent<rill::bank::Deposited>("bank");
   SchemaRegistryBuilder plain;
-  plain.AddSchema("bank", rill::codecs::embedded::bank_bfbs()).AddEvent<rill::bank::Deposited>("bank");
+  plain.AddSchema("bank", rill::examples::bank::BankDomain::BinarySchema()).AddEvent<rill::bank::Deposited>("bank");
   CHECK(Build(std::move(edited)).fingerprint() != Build(std::move(plain)).fingerprint());
 }
 
@@ -137,7 +137,7 @@ TEST_CASE("a journal schema check accepts its own and older compatible schemas, 
 TEST_CASE("Build refuses registration mistakes with a message naming them", "[codecs][registry]") {
   SECTION("a table the schema does not define") {
     SchemaRegistryBuilder b;
-    b.AddSchema("blog", rill::codecs::embedded::blog_bfbs()).AddEvent<rill::bank::Deposited>("blog");
+    b.AddSchema("blog", rill::examples::blog::BlogDomain::BinarySchema()).AddEvent<rill::bank::Deposited>("blog");
     const auto r = std::move(b).Build();
     CHECK(r.status().IsInvalidArgument());
     CHECK(r.status().message().find("rill.bank.Deposited") != std::string_view::npos);
@@ -155,7 +155,7 @@ TEST_CASE("Build refuses registration mistakes with a message naming them", "[co
   }
   SECTION("the same type and version twice") {
     SchemaRegistryBuilder b;
-    rill::codecs::AddBankEvents(b);
+    rill::examples::bank::BankDomain::RegisterEvents(b);
     b.AddEvent<rill::bank::Deposited>("bank");
     CHECK(std::move(b).Build().status().IsInvalidArgument());
   }

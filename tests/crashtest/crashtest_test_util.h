@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "rill/bench/e2e/bank_workload.h"
-#include "rill/codecs/bank.h"
 #include "rill/codecs/encoder.h"
 #include "rill/engine/engine.h"
 #include "rill/engine/event_record.h"

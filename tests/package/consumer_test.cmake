@@ -18,7 +18,7 @@ endfunction()
 
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 foreach(f lib/cmake/rill/rillConfig.cmake lib/cmake/rill/rillConfigVersion.cmake lib/pkgconfig/rill.pc
-          include/rill/engine/ring_buffer.h include/rill/codecs/bank_generated.h lib/librill_journal.a bin/rill)
+          include/rill/engine/ring_buffer.h include/rill/codecs/envelope_generated.h lib/librill_journal.a bin/rill)
   if(NOT EXISTS "${prefix}/${f}")
     file(REMOVE_RECURSE "${work}")
     message(FATAL_ERROR "the install lacks ${f}")

@@ -5,9 +5,9 @@
 #include <array>
 
 #include "projection_test_util.h"
-#include "rill/projections/bank/balances.h"
-#include "rill/projections/bank/statements.h"
-#include "rill/projections/bank/top_accounts.h"
+#include "rill/examples/bank/read_models/balances.h"
+#include "rill/examples/bank/read_models/statements.h"
+#include "rill/examples/bank/read_models/top_accounts.h"
 #include "rill/projections/projector_thread.h"
 
 using namespace rill::projections;

@@ -6,8 +6,8 @@
 #include <deque>
 
 #include "projection_test_util.h"
-#include "rill/projections/blog/indexes.h"
-#include "rill/projections/blog/post_details.h"
+#include "rill/examples/blog/read_models/indexes.h"
+#include "rill/examples/blog/read_models/post_details.h"
 #include "rill/projections/projector_thread.h"
 
 using namespace rill::projections;

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "projection_test_util.h"
-#include "rill/projections/bank/balances.h"
-#include "rill/projections/bank/top_accounts.h"
+#include "rill/examples/bank/read_models/balances.h"
+#include "rill/examples/bank/read_models/top_accounts.h"
 #include "rill/projections/checkpoint.h"
 #include "rill/projections/projector_thread.h"
 

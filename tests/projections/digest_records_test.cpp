@@ -10,7 +10,7 @@
 
 #include "rill/codecs/schema_registry.h"
 #include "rill/examples/bank/bank_domain.h"
-#include "rill/projections/bank/balances.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/projections/projector_thread.h"
 #include "rill/tests/support/bank_digest_journal.h"
 #include "rill/tests/support/temp_dir.h"

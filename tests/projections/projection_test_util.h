@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "../journal/journal_test_util.h"
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "rill/journal/journal_writer.h"
 
 namespace rill::projections::test {
@@ -26,8 +26,8 @@ using journal::test::TempDir;
 inline const codecs::SchemaRegistry& Registry() {
   static const codecs::SchemaRegistry reg = [] {
     codecs::SchemaRegistryBuilder b;
-    codecs::AddBankEvents(b);
-    codecs::AddBlogEvents(b);
+    rill::examples::bank::BankDomain::RegisterEvents(b);
+    rill::examples::blog::BlogDomain::RegisterEvents(b);
     return std::move(b).Build().value();
   }();
   return reg;

@@ -8,7 +8,7 @@
 
 #include "projection_test_util.h"
 #include "rill/base/thread_affinity.h"
-#include "rill/projections/bank/balances.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/projections/projector_thread.h"
 
 using namespace rill::projections;

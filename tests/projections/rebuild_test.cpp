@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "projection_test_util.h"
-#include "rill/projections/bank/balances.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/projections/projector_thread.h"
 
 using namespace rill::projections;

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "rill/journal/journal_writer.h"
 #include "rill/tests/journal/journal_test_util.h"
 
@@ -32,8 +32,8 @@ inline constexpr std::int64_t kT0 = 1'795'395'723'000'000'000;
 
 inline codecs::SchemaRegistry Registry() {
   codecs::SchemaRegistryBuilder b;
-  codecs::AddBankEvents(b);
-  codecs::AddBlogEvents(b);
+  rill::examples::bank::BankDomain::RegisterEvents(b);
+  rill::examples::blog::BlogDomain::RegisterEvents(b);
   auto reg = std::move(b).Build();
   if (!reg.ok()) std::abort();
   return std::move(reg).value();

@@ -10,7 +10,7 @@
 #include "rill/engine/applied_view.h"
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
-#include "rill/projections/bank/balances.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/projections/projector_thread.h"
 #include "rill/tests/support/temp_dir.h"
 

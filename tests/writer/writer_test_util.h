@@ -11,9 +11,9 @@
 #include <span>
 #include <vector>
 
-#include "rill/codecs/bank.h"
-#include "rill/codecs/blog.h"
 #include "rill/codecs/schema_registry.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/blog/blog_domain.h"
 
 namespace rill::testing {
 
@@ -51,8 +51,8 @@ inline std::uint64_t TestSeed(const char* test) {
 inline const codecs::SchemaRegistry& Registry() {
   static const codecs::SchemaRegistry reg = [] {
     codecs::SchemaRegistryBuilder b;
-    codecs::AddBankEvents(b);
-    codecs::AddBlogEvents(b);
+    rill::examples::bank::BankDomain::RegisterEvents(b);
+    rill::examples::blog::BlogDomain::RegisterEvents(b);
     return std::move(b).Build().value();
   }();
   return reg;

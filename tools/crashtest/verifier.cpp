@@ -5,14 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "rill/codecs/bank.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/engine.h"
 #include "rill/engine/event_record.h"
 #include "rill/examples/bank/bank_domain.h"
+#include "rill/examples/bank/read_models/balances.h"
 #include "rill/journal/journal_verifier.h"
-#include "rill/projections/bank/balances.h"
 #include "rill/projections/projector_thread.h"
 
 namespace rill::tools::crashtest {

@@ -1,8 +1,8 @@
-#include "rill/projections/blog/post_details.h"
+#include "rill/examples/blog/read_models/post_details.h"
 
 #include <cstring>
 
-#include "rill/codecs/blog.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "rill/projections/read_model.h"
 
 namespace rill::projections::blog {

@@ -1,8 +1,8 @@
-// rill/codecs/bank.h: the bank ledger's events (reference domain): generated tables from
+// rill/examples/bank/bank_schema.h: the bank ledger's events (reference domain): generated tables from
 // schemas/bank.fbs, their type ids, and registration.
 //
 //   rill::codecs::SchemaRegistryBuilder b;
-//   rill::codecs::AddBankEvents(b);
+//   rill::examples::bank::BankDomain::RegisterEvents(b);
 //
 // Type ids are domain 0x0001 and the event's number; they are written into every record, so
 // a number is never reused, even when its event is retired.
@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <span>
 
-#include "rill/codecs/bank_generated.h"
 #include "rill/codecs/envelope.h"
+#include "rill/examples/bank/bank_generated.h"
 
 namespace rill::bank {
 inline constexpr std::uint16_t kDomainId = 0x0001;
@@ -30,11 +30,7 @@ RILL_EVENT_TYPE(rill::bank::AccountClosed, rill::codecs::MakeEventTypeId(rill::b
                 "bank.AccountClosed");
 
 namespace rill::codecs {
-class SchemaRegistryBuilder;
 namespace embedded {
 std::span<const std::uint8_t> bank_bfbs();  // schemas/bank.fbs compiled by flatc at build time
 }  // namespace embedded
-
-// Adds the "bank" binary schema and its six event types.
-SchemaRegistryBuilder& AddBankEvents(SchemaRegistryBuilder& builder);
 }  // namespace rill::codecs

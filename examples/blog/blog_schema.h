@@ -1,8 +1,8 @@
-// rill/codecs/blog.h: the blog's events (reference domain): generated tables from
+// rill/examples/blog/blog_schema.h: the blog's events (reference domain): generated tables from
 // schemas/blog.fbs, their type ids, and registration.
 //
 //   rill::codecs::SchemaRegistryBuilder b;
-//   rill::codecs::AddBlogEvents(b);
+//   rill::examples::blog::BlogDomain::RegisterEvents(b);
 //
 // Type ids are domain 0x0002 and the event's number; never reuse a number.
 #pragma once
@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <span>
 
-#include "rill/codecs/blog_generated.h"
 #include "rill/codecs/envelope.h"
+#include "rill/examples/blog/blog_generated.h"
 
 namespace rill::blog {
 inline constexpr std::uint16_t kDomainId = 0x0002;
@@ -26,11 +26,7 @@ RILL_EVENT_TYPE(rill::blog::CommentAdded, rill::codecs::MakeEventTypeId(rill::bl
                 "blog.CommentAdded");
 
 namespace rill::codecs {
-class SchemaRegistryBuilder;
 namespace embedded {
 std::span<const std::uint8_t> blog_bfbs();  // schemas/blog.fbs compiled by flatc at build time
 }  // namespace embedded
-
-// Adds the "blog" binary schema and its four event types.
-SchemaRegistryBuilder& AddBlogEvents(SchemaRegistryBuilder& builder);
 }  // namespace rill::codecs

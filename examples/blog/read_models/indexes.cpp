@@ -1,8 +1,8 @@
-#include "rill/projections/blog/indexes.h"
+#include "rill/examples/blog/read_models/indexes.h"
 
 #include <algorithm>
 
-#include "rill/codecs/blog.h"
+#include "rill/examples/blog/blog_domain.h"
 #include "rill/projections/read_model.h"
 
 namespace rill::projections::blog {

@@ -1,8 +1,8 @@
-#include "rill/projections/bank/statements.h"
+#include "rill/examples/bank/read_models/statements.h"
 
 #include <algorithm>
 
-#include "rill/codecs/bank.h"
+#include "rill/examples/bank/bank_domain.h"
 #include "rill/projections/read_model.h"
 
 namespace rill::projections::bank {

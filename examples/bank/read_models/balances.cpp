@@ -1,6 +1,6 @@
-#include "rill/projections/bank/balances.h"
+#include "rill/examples/bank/read_models/balances.h"
 
-#include "rill/codecs/bank.h"
+#include "rill/examples/bank/bank_domain.h"
 #include "rill/projections/read_model.h"
 
 namespace rill::projections::bank {

@@ -1,8 +1,8 @@
-#include "rill/projections/bank/top_accounts.h"
+#include "rill/examples/bank/read_models/top_accounts.h"
 
 #include <algorithm>
 
-#include "rill/codecs/bank.h"
+#include "rill/examples/bank/bank_domain.h"
 #include "rill/projections/read_model.h"
 
 namespace rill::projections::bank {
