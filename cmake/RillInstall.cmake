@@ -5,6 +5,7 @@
 #   P/lib/cmake/rill/               rillConfig.cmake, rillConfigVersion.cmake, rillTargets.cmake
 #   P/lib/pkgconfig/rill.pc
 #   P/bin/rill                      the command-line tool
+#   P/bin/rill-domaingen            the domain generator (rill::domaingen, run by rill_add_domain())
 include(CMakePackageConfigHelpers)
 
 set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections)
@@ -20,6 +21,8 @@ install(TARGETS ${RILL_INSTALLED_TARGETS} EXPORT rillTargets
 if(TARGET rill)
   install(TARGETS rill RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+# rill-domaingen, as the imported target rill::domaingen that rill_add_domain() runs.
+install(TARGETS rill_domaingen EXPORT rillTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # Headers keep their in-tree paths: "rill/journal/journal_writer.h" and so on.
 # The library's folders only: the examples are domains like a user's, not part of the package,
@@ -37,6 +40,7 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rillConfig.cmake.in
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/rillConfigVersion.cmake COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/rillConfig.cmake ${PROJECT_BINARY_DIR}/rillConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/RillDomain.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
 
 # pkg-config: link order runs from the top layer down to base.

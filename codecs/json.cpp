@@ -61,6 +61,10 @@ Status JsonPrinter::Print(const DecodedEvent& event, std::string* out) {
     std::snprintf(head, sizeof head, ",\"command_fingerprint\":\"%016" PRIx64 "\"", event.command_fingerprint());
     out->append(head);
   }
+  if (!type.aggregate.empty()) {  // the stream's kind, from the schema (rill_aggregate)
+    out->append(",\"aggregate\":");
+    (void)flatbuffers::EscapeString(type.aggregate.c_str(), type.aggregate.size(), out, false, false);
+  }
   out->append(",\"event_type\":" + std::to_string(event.event_type()) + ",\"type\":");
   // Names come from a schema blob (possibly a hostile one): escape them the way FlatBuffers does.
   (void)flatbuffers::EscapeString(type.name.c_str(), type.name.size(), out, /*allow_non_utf8=*/false, false);

@@ -64,6 +64,20 @@ const reflection::Object* FindTable(const reflection::Schema& schema, const std:
 
 SchemaRegistry::~SchemaRegistry() = default;
 
+namespace {
+// The schema's word on the event's aggregate (codecs/domaingen/README.md): the kind's name and
+// whether the event ends it. Read from the binary schema, so tools know it with no domain code.
+void ReadAggregateAttributes(EventTypeInfo* t) {
+  t->aggregate.clear();
+  t->ends_aggregate = false;
+  if (t->root_object == nullptr || t->root_object->attributes() == nullptr) return;
+  if (const reflection::KeyValue* kv = t->root_object->attributes()->LookupByKey("rill_aggregate");
+      kv != nullptr && kv->value() != nullptr)
+    t->aggregate = kv->value()->str();
+  t->ends_aggregate = t->root_object->attributes()->LookupByKey("rill_ends") != nullptr;
+}
+}  // namespace
+
 Status SchemaRegistry::Index() {
   // Versions of one type are adjacent after sorting, so each entry's successor is the next one.
   std::sort(types_.begin(), types_.end(), [](const EventTypeInfo& a, const EventTypeInfo& b) {
@@ -71,6 +85,7 @@ Status SchemaRegistry::Index() {
   });
   for (std::size_t i = 0; i < types_.size(); ++i) {
     EventTypeInfo& t = types_[i];
+    ReadAggregateAttributes(&t);
     if (i + 1 < types_.size() && types_[i + 1].type_id == t.type_id) {
       const EventTypeInfo& n = types_[i + 1];
       if (n.version == t.version) {

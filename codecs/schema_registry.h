@@ -55,6 +55,10 @@ struct EventTypeInfo {
   std::string name;                  // logical name, the same for all versions: "bank.Deposited"
   std::string root_table;            // fully qualified table: "rill.bank.Deposited"
   std::uint32_t schema = 0;          // index of the binary schema that defines root_table
+  // The aggregate kind the event belongs to ("Order"; the schema's rill_aggregate attribute),
+  // "" for a domain with one kind; and whether applying it ends the aggregate (rill_ends).
+  std::string aggregate;
+  bool ends_aggregate = false;
   // The compiled verifier when the application registered the C++ type; nullptr in a registry
   // rebuilt from a blob, which verifies through reflection (root_object) instead.
   BodyVerifier verify = nullptr;

@@ -180,7 +180,7 @@ struct InspectOptions {
   rill::tools::inspect::DumpOptions dump;
   rill::tools::inspect::VerifyOptions verify;
   rill::tools::inspect::StatsOptions stats;
-  std::uint64_t stream = 0;
+  std::string stream;
 };
 
 void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
@@ -212,7 +212,18 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
                    "Last position, or ISO-8601 time, inclusive; must not be before the journal's first event")
       ->check(NonEmpty("a position (1200) or an ISO-8601 time (2026-11-23T01:02:03Z), or omit --to"));
   auto* stream =
-      dump->add_option("--stream", o.stream, "Only this stream (aggregate) id")->transform(Whole(0, kMaxU64));
+      dump->add_option("--stream", o.stream,
+                       "Only this stream: its id, or KIND:ID (Order:17) when the domain has several aggregate kinds")
+          ->check(CLI::Validator(
+              [](std::string& v) -> std::string {
+                if (rill::tools::inspect::ParseStreamSelector(v)) return "";
+                const bool negative = v.rfind('-') != std::string::npos &&
+                                      v.find_first_of("0123456789") != std::string::npos &&
+                                      v[v.rfind(':') == std::string::npos ? 0 : v.rfind(':') + 1] == '-';
+                return "'" + v + "' is " + (negative ? "negative" : "not a stream") +
+                       ": give its id (42) or KIND:ID (Order:17)";
+              },
+              "ID|KIND:ID"));
   dump->add_option("--type", o.dump.type, "Only this event type (bank.Deposited, or rill.bank.Deposited)")
       ->check(NonEmpty("an event type such as bank.Deposited, or omit --type for every type"));
   dump->add_option("--limit", o.dump.limit, "Stop after N events (also ends --follow)")
@@ -226,7 +237,7 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
       "rill inspect dump /var/lib/bank/journal --json --type bank.Deposited --from 2026-11-23T01:00:00Z --limit 10\n"
       "  rill inspect dump /var/lib/bank/journal --stream 42 --follow"));
   dump->callback([&o, stream, exit_code] {
-    if (stream->count() > 0) o.dump.stream = o.stream;
+    if (stream->count() > 0) o.dump.stream = rill::tools::inspect::ParseStreamSelector(o.stream);
     *exit_code = ti::RunDump(o.dump, stdout, stderr);
   });
 

@@ -156,7 +156,7 @@ TEST_CASE("dump: filters by position, time, stream, type and limit", "[tools][in
   o.from = "2026-11-23T01:02:03.1Z";
   CHECK(positions(o) == "2 3 4 5 6 7 8 ");
   o = Opts(tmp.path());
-  o.stream = 2;
+  o.stream = rill::tools::inspect::StreamSelector{.kind = "", .id = 2};
   CHECK(positions(o) == "2 5 ");
   o = Opts(tmp.path());
   o.type = "bank.AccountOpened";
@@ -164,7 +164,7 @@ TEST_CASE("dump: filters by position, time, stream, type and limit", "[tools][in
   o.type = "rill.blog.CommentAdded";  // the root table works too
   CHECK(positions(o) == "8 ");
   o = Opts(tmp.path());
-  o.stream = 1000;
+  o.stream = rill::tools::inspect::StreamSelector{.kind = "", .id = 1000};
   o.limit = 2;
   CHECK(positions(o) == "6 7 ");
 }

@@ -52,7 +52,8 @@ class Printer {
     line_ = head;
     if (e.decoded != nullptr) {
       const codecs::DecodedEvent& d = *e.decoded;
-      std::snprintf(head, sizeof head, "stream %" PRIu64 " v%" PRIu64 "  ", d.stream_id(), d.stream_version());
+      line_ += StreamLabel(d.type().aggregate, d.stream_id());
+      std::snprintf(head, sizeof head, " v%" PRIu64 "  ", d.stream_version());
       line_ += head;
       line_ += e.type_name;
       std::snprintf(head, sizeof head, "  cmd %" PRIu64 "  ", d.command_id());

@@ -17,17 +17,19 @@
 #include <optional>
 #include <string>
 
+#include "rill/tools/inspect/stream_key.h"
+
 namespace rill::tools::inspect {
 
 struct DumpOptions {
   std::string dir;
   bool json = false;
-  std::string from, to;  // a position or an ISO-8601 time, inclusive; "" = unbounded
-  std::optional<std::uint64_t> stream;
-  std::string type;             // registered name ("bank.Deposited") or root table; "" = any
-  std::uint64_t limit = 0;      // 0 = no limit; with follow, stops after this many events
-  bool follow = false;          // keep printing events as the writer commits them
-  double follow_timeout_s = 0;  // > 0: stop following after this long without a new event
+  std::string from, to;                  // a position or an ISO-8601 time, inclusive; "" = unbounded
+  std::optional<StreamSelector> stream;  // ID, or KIND:ID in a domain with several aggregate kinds
+  std::string type;                      // registered name ("bank.Deposited") or root table; "" = any
+  std::uint64_t limit = 0;               // 0 = no limit; with follow, stops after this many events
+  bool follow = false;                   // keep printing events as the writer commits them
+  double follow_timeout_s = 0;           // > 0: stop following after this long without a new event
 };
 
 // Returns an ExitCode (journal_view.h).

@@ -26,15 +26,16 @@ void PrintTypes(const Tally& t, std::FILE* out) {
 }
 
 void PrintStreams(const Tally& t, std::size_t top, std::FILE* out) {
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> rows(t.streams.begin(), t.streams.end());
-  // Busiest first; equal counts by stream id, so the output is deterministic.
+  std::vector<std::pair<StreamKey, std::uint64_t>> rows(t.streams.begin(), t.streams.end());
+  // Busiest first; equal counts by kind and stream id, so the output is deterministic.
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
+    if (a.second != b.second) return a.second > b.second;
+    return a.first.kind != b.first.kind ? a.first.kind < b.first.kind : a.first.id < b.first.id;
   });
   if (rows.size() > top) rows.resize(top);
   std::fprintf(out, "busiest streams (top %zu of %zu)\n", rows.size(), t.streams.size());
-  for (const auto& [id, n] : rows)
-    std::fprintf(out, "  stream %-17" PRIu64 " %8" PRIu64 "  %5.1f%%\n", id, n, Percent(n, t.events));
+  for (const auto& [key, n] : rows)
+    std::fprintf(out, "  %-24s %8" PRIu64 "  %5.1f%%\n", t.kinds.Label(key).c_str(), n, Percent(n, t.events));
 }
 
 void PrintBatchSizes(const Tally& t, std::FILE* out) {

@@ -40,7 +40,7 @@ void Tally::Add(const Event& e) {
   std::string name;
   if (e.decoded != nullptr) {
     name = e.type_name;
-    ++streams[e.decoded->stream_id()];
+    ++streams[kinds.KeyOf(*e.decoded)];
   } else if (e.codec == nullptr) {
     name = "record type " + std::to_string(r.type);
   } else {

@@ -25,10 +25,11 @@ struct Tally {
   std::map<std::uint16_t, std::uint64_t> other_types;  // record type -> records
   std::uint64_t first_position = 0, last_position = 0;
   std::int64_t first_ns = 0, last_ns = 0;
-  std::map<std::string, TypeTally> types;                    // by registered name; raw records as "record type N"
-  std::unordered_map<std::uint64_t, std::uint64_t> streams;  // stream id -> events
-  std::map<std::uint32_t, std::uint64_t> batch_sizes;        // events in a batch -> batches
-  std::map<std::int64_t, std::uint64_t> per_second;          // unix second -> events
+  std::map<std::string, TypeTally> types;  // by registered name; raw records as "record type N"
+  std::unordered_map<StreamKey, std::uint64_t, StreamKeyHash> streams;  // -> events
+  KindNames kinds;
+  std::map<std::uint32_t, std::uint64_t> batch_sizes;  // events in a batch -> batches
+  std::map<std::int64_t, std::uint64_t> per_second;    // unix second -> events
 
   void Add(const Event& e);
 

@@ -48,15 +48,17 @@ class EventChecker final : public journal::CheckVisitor {
     }
     ++checked_;
     const std::uint64_t version = d.event().stream_version();
-    auto [it, first] = streams_.try_emplace(d.event().stream_id(), version);
+    const StreamKey key = kinds_.KeyOf(d.event());
+    auto [it, first] = streams_.try_emplace(key, version);
     // A stream's first event is version 1, unless retention removed the journal's start.
     const std::uint64_t expected = first ? (first_position_ == 1 ? 1 : version) : it->second + 1;
     if (version != expected)
       Problem({segment_, r.offset, r.position,
-               "stream " + std::to_string(d.event().stream_id()) + " has version " + std::to_string(version) +
-                   " where " + std::to_string(expected) + " was expected (" +
-                   (first ? "its first event" : "previous " + std::to_string(it->second)) + ")"});
+               kinds_.Label(key) + " has version " + std::to_string(version) + " where " + std::to_string(expected) +
+                   " was expected (" + (first ? "its first event" : "previous " + std::to_string(it->second)) + ")"});
     it->second = version;
+    // An aggregate that ends (rill_ends) may start again under the same id, at version 1.
+    if (d.event().type().ends_aggregate) streams_.erase(it);
   }
 
   void Problem(journal::CheckProblem p) {
@@ -78,7 +80,8 @@ class EventChecker final : public journal::CheckVisitor {
   bool raw_ = false;
   std::string segment_;
   std::uint64_t first_position_ = 0;
-  std::unordered_map<std::uint64_t, std::uint64_t> streams_;  // stream id -> last version seen
+  KindNames kinds_;
+  std::unordered_map<StreamKey, std::uint64_t, StreamKeyHash> streams_;  // -> last version seen (live streams)
   std::optional<journal::CheckProblem> first_problem_;
   std::uint64_t problems_ = 0, checked_ = 0, unchecked_ = 0, raw_records_ = 0, other_records_ = 0;
 };

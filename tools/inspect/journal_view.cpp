@@ -284,7 +284,7 @@ int JournalView::ForEach(const EventFilter& filter, const FollowOptions& follow,
         exit = kExitProblems;
       }
     }
-    if (filter.stream && (ev.decoded == nullptr || ev.decoded->stream_id() != *filter.stream)) continue;
+    if (filter.stream && (ev.decoded == nullptr || !filter.stream->Matches(*ev.decoded))) continue;
     if (!filter.type.empty() &&
         (ev.decoded == nullptr || (ev.type_name != filter.type && ev.decoded->type().root_table != filter.type)))
       continue;

@@ -26,6 +26,7 @@
 #include "rill/codecs/json.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/journal/journal_reader.h"
+#include "rill/tools/inspect/stream_key.h"
 
 namespace rill::tools::inspect {
 
@@ -115,10 +116,10 @@ struct DigestFields {
 std::optional<DigestFields> ReadDigest(const journal::Record& r);
 
 struct EventFilter {
-  Bound from, to;  // inclusive
-  std::optional<std::uint64_t> stream;
-  std::string type;         // a registered name ("bank.Deposited") or root table; "" = any
-  std::uint64_t limit = 0;  // 0 = no limit; also ends --follow
+  Bound from, to;                        // inclusive
+  std::optional<StreamSelector> stream;  // --stream ID or KIND:ID
+  std::string type;                      // a registered name ("bank.Deposited") or root table; "" = any
+  std::uint64_t limit = 0;               // 0 = no limit; also ends --follow
 };
 
 struct FollowOptions {
