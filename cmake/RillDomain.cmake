@@ -6,7 +6,7 @@
 #                   [NAME <Camel>])  # default: the target in CamelCase (my_shop -> MyShop)
 #
 # makes the STATIC library <target>; link it and `#include "<stem>_events.h"`. At build time:
-#   flatc --cpp                 -> <stem>_generated.h  (the FlatBuffers tables)
+#   flatc --cpp                 -> <stem>_generated.h  (the FlatBuffers tables, with the object API)
 #   flatc --binary --schema     -> <stem>.bfbs         (reflection: attributes, fields)
 #   rill-domaingen              -> <stem>_events.h, <stem>_events.cpp, checks and extends LOCK
 # all in ${CMAKE_CURRENT_BINARY_DIR}/rill_domain/<target>/, the library's PUBLIC include dir.
@@ -79,7 +79,7 @@ function(rill_add_domain target)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/rill_domain/${target}")
   file(MAKE_DIRECTORY "${out}")
   add_custom_command(OUTPUT "${out}/${stem}_generated.h"
-    COMMAND ${flatc} --cpp --scoped-enums --gen-name-strings --cpp-std c++17 -I "${schema_dir}" -o "${out}" "${schema}"
+    COMMAND ${flatc} --cpp --scoped-enums --gen-object-api --gen-name-strings --cpp-std c++17 -I "${schema_dir}" -o "${out}" "${schema}"
     DEPENDS "${schema}" ${flatc}
     COMMENT "flatc --cpp ${schema_file} (${target})" VERBATIM)
   # --bfbs-filenames records the file name relative to the schema's folder, so the embedded

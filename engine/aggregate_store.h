@@ -11,10 +11,14 @@
 //
 // Layout: slots_ (16 bytes: id, dense index) at most half full, so a probe for an absent id is
 // short; entries_ ({version, State}: what decide and evolve touch, together); ids_ (cold:
-// iteration and snapshots). Indices are stable: an entry never moves, even when the arrays
-// grow. Aggregates are never removed (a closed account keeps its stream), so there are no
-// tombstones. Growth doubles (amortized); reserve(n) preallocates so the steady state never
-// allocates.
+// iteration and snapshots). Growth doubles (amortized); reserve(n) preallocates so the steady
+// state never allocates.
+// Removal (an aggregate whose kind ends, domain_kinds.h): backward-shift deletion in the slots
+// (no tombstones, so probes never lengthen with history) and the last dense entry moves into
+// the hole. So an Index is valid only until the next Remove: the command processor holds
+// indices within one command and removes after the command's last use of them. The vectors
+// keep their capacity (no allocation or shrinking on the writer's path): memory is bounded by
+// the peak number of LIVE aggregates, not by how many ever existed.
 // Thread safety: single-writer. Only the writer thread uses it; debug builds assert that every
 // mutating call comes from the thread that first mutated it. Queries go through read models.
 #pragma once
@@ -64,7 +68,8 @@ class AggregateStore {
     }
   }
 
-  // The entry of `id`, created (version 0, State{}) when absent.
+  // The entry of `id`, created (version 0, State{}) when absent. May grow the arrays: earlier
+  // references to states are invalid after it (indices stay valid).
   Index FindOrInsert(std::uint64_t id) {
     CheckOwner();
     std::size_t s = Home(id);
@@ -84,6 +89,40 @@ class AggregateStore {
     ids_.push_back(id);
     slots_[s] = Slot{id, index, 0};
     return index;
+  }
+
+  // Removes `id`'s entry (false: none). Invalidates the Index of the entry that was last,
+  // which now lives at the removed entry's Index.
+  bool Remove(std::uint64_t id) noexcept {
+    CheckOwner();
+    std::size_t s = Home(id);
+    for (;; s = (s + 1) & mask_) {
+      if (slots_[s].index == kNone) return false;
+      if (slots_[s].id == id) break;
+    }
+    const Index hole = slots_[s].index;
+    // Backward shift: each following slot of the cluster whose home is not in (s, j] moves back
+    // into the gap, so every remaining id stays reachable from its home without tombstones.
+    for (std::size_t j = (s + 1) & mask_; slots_[j].index != kNone; j = (j + 1) & mask_) {
+      const std::size_t home = Home(slots_[j].id);
+      if (((j - home) & mask_) >= ((j - s) & mask_)) {
+        slots_[s] = slots_[j];
+        s = j;
+      }
+    }
+    slots_[s] = Slot{0, kNone, 0};
+    // Compact the dense arrays: the last entry fills the hole, and its slot follows it.
+    const auto last = static_cast<Index>(entries_.size() - 1);
+    if (hole != last) {
+      entries_[hole] = entries_[last];
+      ids_[hole] = ids_[last];
+      std::size_t m = Home(ids_[hole]);
+      while (slots_[m].index != last) m = (m + 1) & mask_;
+      slots_[m].index = hole;
+    }
+    entries_.pop_back();
+    ids_.pop_back();
+    return true;
   }
 
   std::uint64_t id(Index i) const noexcept { return ids_[i]; }
@@ -114,7 +153,8 @@ class AggregateStore {
     return entries_.empty() ? 0.0 : static_cast<double>(memory_bytes()) / static_cast<double>(entries_.size());
   }
 
-  // fn(id, version, const State&) for every entry, in insertion order (snapshots, tests).
+  // fn(id, version, const State&) for every entry, in dense order (insertion order until a
+  // Remove moves the last entry): snapshots, tests.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     for (std::size_t i = 0; i < entries_.size(); ++i) fn(ids_[i], entries_[i].version, entries_[i].state);

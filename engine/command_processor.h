@@ -34,14 +34,19 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "rill/base/status.h"
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/engine/aggregate_store.h"
+#include "rill/engine/aggregates.h"
 #include "rill/engine/command_outcome.h"
 #include "rill/engine/decision.h"
 #include "rill/engine/domain.h"
+#include "rill/engine/domain_kinds.h"
 #include "rill/engine/fingerprint.h"
 #include "rill/engine/idempotency_window.h"
 #include "rill/engine/state_digest.h"
@@ -69,13 +74,17 @@ class CommandProcessor {
  public:
   using Command = typename D::Command;
   using Event = typename D::Event;
-  using State = typename D::State;
-  using Store = AggregateStore<State>;
-  using Index = typename Store::Index;
+  using Stores = AggregateStores<D>;
+  // A single-kind domain's store (with several kinds: store<K>(), stores()).
+  using Store = AggregateStore<KindAt<D, 0>>;
+  using Index = Store::Index;
+  static constexpr Index kNone = Store::kNone;
+  static constexpr bool kSingleKind = kKindCount<D> == 1;
 
+  // ProcessorOptions::expected_aggregates is preallocated for each kind.
   explicit CommandProcessor(const ProcessorOptions& options = {})
       : options_(options),
-        store_(options.expected_aggregates),
+        stores_(MakeStores(options.expected_aggregates, std::make_index_sequence<kKindCount<D>>{})),
         window_(options.idempotency_window),
         encoder_(options.encoder_capacity) {}
   CommandProcessor(const CommandProcessor&) = delete;
@@ -115,16 +124,33 @@ class CommandProcessor {
     const StreamListOf<D> streams = D::Streams(cmd);
     if (streams.count == 0) [[unlikely]]
       return CommandOutcome::Rejected(Rejection(RejectCode::kInternalError, 0, "Streams() returned no stream"));
-    std::array<AggregateView<State>, D::kMaxStreams> views;
+    // The listed streams' kinds (always 0 for one kind), entries and views.
+    std::array<std::uint8_t, D::kMaxStreams> kinds{};
     std::array<Index, D::kMaxStreams> indices;
+    ListedViews views;
     for (std::size_t i = 0; i < streams.count; ++i) {
-      const Index idx = store_.Find(streams.ids[i]);
-      indices[i] = idx;
-      views[i].id = streams.ids[i];
-      if (idx != Store::kNone && store_.version(idx) != kNoStream) {
-        views[i].version = store_.version(idx);
-        views[i].state = &store_.state(idx);
+      const std::uint64_t id = StreamId(streams.ids[i]);
+      std::size_t k = 0;
+      if constexpr (StreamsByRef<D>) {
+        k = KindIndexOf<D>(streams.ids[i].kind);
+        if (k == kNoKind) [[unlikely]]
+          return CommandOutcome::Rejected(Rejection::Format(
+              RejectCode::kInternalError, 0,
+              "Streams() listed stream %llu of a kind that is not in Domain::Aggregates: a domain bug",
+              static_cast<unsigned long long>(id)));
+        kinds[i] = static_cast<std::uint8_t>(k);
       }
+      WithKind<D>(k, [&](auto kc) {
+        const auto& store = std::get<kc.value>(stores_);
+        const Index idx = store.Find(id);
+        indices[i] = idx;
+        views[i].id = id;
+        if constexpr (!DecidesWithSpan<D>) views[i].kind = KindTagOf<KindAt<D, kc.value>>();
+        if (idx != kNone && store.version(idx) != kNoStream) {
+          views[i].version = store.version(idx);
+          views[i].state = &store.state(idx);
+        }
+      });
     }
     if (meta.expected_version != kAnyVersion && meta.expected_version != views[0].version) [[unlikely]] {
       Rejection r = Rejection::Format(
@@ -136,27 +162,33 @@ class CommandProcessor {
     }
 
     const DecideContext ctx{timestamp_ns, meta.command_id};
-    const DecisionOf<D> decision =
-        D::Decide(cmd, std::span<const AggregateView<State>>(views.data(), streams.count), ctx);
+    const DecisionOf<D> decision = CallDecide(cmd, views, streams.count, ctx);
     if (!decision.accepted()) return Finish(meta, fingerprint, CommandOutcome::Rejected(decision.rejection()));
+    const std::span<const StreamEvent<Event>> events = decision.events();
+    if constexpr (kHasEndingEvents<D>) {
+      if (std::optional<Rejection> r = CheckEnds<D>(events)) [[unlikely]]
+        return CommandOutcome::Rejected(*r);
+    }
 
     // Pass 1: versions, encode, append. Nothing is evolved until every event is appended.
-    const std::span<const StreamEvent<Event>> events = decision.events();
     std::array<Index, D::kMaxEvents> event_index;
     std::array<std::uint64_t, D::kMaxEvents> event_version;
     std::uint64_t position = 0;
     for (std::size_t e = 0; e < events.size(); ++e) {
       const std::uint64_t stream = events[e].stream_id;
-      Index idx = Store::kNone;
+      const std::size_t k = KindOfEvent<D>(events[e].event);
+      Index idx = kNone;
       for (std::size_t i = 0; i < streams.count; ++i) {
-        if (streams.ids[i] == stream) {
+        if (StreamId(streams.ids[i]) == stream && (kSingleKind || kinds[i] == k)) {
           idx = indices[i];
           break;
         }
       }
-      if (idx == Store::kNone) idx = store_.FindOrInsert(stream);  // a new stream (or one decide did not read)
-      std::uint64_t version = store_.version(idx) + 1;
-      for (std::size_t p = 0; p < e; ++p) version += event_index[p] == idx ? 1 : 0;
+      // A new stream, or one decide did not list.
+      if (idx == kNone) idx = WithKind<D>(k, [&](auto kc) { return std::get<kc.value>(stores_).FindOrInsert(stream); });
+      std::uint64_t version = WithKind<D>(k, [&](auto kc) { return std::get<kc.value>(stores_).version(idx); }) + 1;
+      for (std::size_t p = 0; p < e; ++p)
+        version += event_index[p] == idx && KindOfEvent<D>(events[p].event) == k ? 1 : 0;
       event_index[e] = idx;
       event_version[e] = version;
       const std::span<const std::uint8_t> record =
@@ -171,16 +203,20 @@ class CommandProcessor {
       position = *pos;
     }
     // Pass 2: evolve, in order, keeping the state digest (state_digest.h) up to date.
-    for (std::size_t e = 0; e < events.size(); ++e) {
-      const Index i = event_index[e];
-      const std::uint64_t before = AggregateHash<D>(events[e].stream_id, store_.version(i), store_.state(i));
-      D::Evolve(store_.mutable_state(i), events[e].event);
-      store_.set_version(i, event_version[e]);
-      digest_.Replace(before, AggregateHash<D>(events[e].stream_id, event_version[e], store_.state(i)));
-    }
-    const std::uint64_t primary = events.empty() ? streams.ids[0] : events[0].stream_id;
+    for (std::size_t e = 0; e < events.size(); ++e)
+      Apply(events[e].stream_id, event_index[e], event_version[e], events[e].event);
+    const std::uint64_t primary = events.empty() ? StreamId(streams.ids[0]) : events[0].stream_id;
+    const std::size_t primary_kind = events.empty() ? kinds[0] : KindOfEvent<D>(events[0].event);
+    (void)primary_kind;
     const Index primary_idx = events.empty() ? indices[0] : event_index[0];
-    const std::uint64_t primary_version = primary_idx == Store::kNone ? kNoStream : store_.version(primary_idx);
+    const std::uint64_t primary_version = primary_idx == kNone ? kNoStream : WithKind<D>(primary_kind, [&](auto kc) {
+      return std::get<kc.value>(stores_).version(primary_idx);
+    });
+    // Aggregates that ended leave their stores now that no index of this command is used again.
+    if constexpr (kHasEndingEvents<D>) {
+      for (std::size_t e = 0; e < events.size(); ++e)
+        if (EventEnds<D>(events[e].event)) End(KindOfEvent<D>(events[e].event), events[e].stream_id);
+    }
     const auto count = static_cast<std::uint32_t>(events.size());
     // The hot path builds the compact entry directly and returns a prvalue (no 160-byte copies).
     if (meta.command_id != 0) {
@@ -206,17 +242,21 @@ class CommandProcessor {
       window_.PrefetchRemember(ahead);
     }
     const StreamListOf<D> streams = D::Streams(cmd);
-    for (std::size_t i = 0; i < streams.count; ++i) store_.Prefetch(streams.ids[i]);
+    for (std::size_t i = 0; i < streams.count; ++i)
+      OnStore(streams.ids[i], [&](const auto& store, std::uint64_t id) { store.Prefetch(id); });
   }
   void PrefetchEntries(const Command& cmd) const noexcept {
     const StreamListOf<D> streams = D::Streams(cmd);
-    for (std::size_t i = 0; i < streams.count; ++i) store_.PrefetchEntry(streams.ids[i]);
+    for (std::size_t i = 0; i < streams.count; ++i)
+      OnStore(streams.ids[i], [&](const auto& store, std::uint64_t id) { store.PrefetchEntry(id); });
   }
 
   // Recovery: applies one journaled event, checking that its stream's versions have no gap,
   // and rebuilds the idempotency window (a command's events are contiguous in the journal).
   // The command's fingerprint comes from the envelope (kUnknownFingerprint, 0, for records
   // written without one: those entries match any payload, as before the field existed).
+  // An event that ends its aggregate removes it here too, so a later event for the same id
+  // starts again at version 1, as it did in the writer.
   Status Replay(const codecs::DecodedEvent& decoded) {
     const std::uint64_t fingerprint = decoded.command_fingerprint();
     const std::optional<Event> event = D::FromDecoded(decoded);
@@ -225,23 +265,25 @@ class CommandProcessor {
                                 std::to_string(decoded.position()) +
                                 " does not belong to this domain: is this the right journal?");
     }
-    const Index idx = store_.FindOrInsert(decoded.stream_id());
-    if (decoded.stream_version() != store_.version(idx) + 1) {
-      return Status::Corruption("stream " + std::to_string(decoded.stream_id()) + " jumps from version " +
-                                std::to_string(store_.version(idx)) + " to " +
+    const std::uint64_t id = decoded.stream_id();
+    const std::size_t k = KindOfEvent<D>(*event);
+    const Index idx = WithKind<D>(k, [&](auto kc) { return std::get<kc.value>(stores_).FindOrInsert(id); });
+    const std::uint64_t version = WithKind<D>(k, [&](auto kc) { return std::get<kc.value>(stores_).version(idx); });
+    if (decoded.stream_version() != version + 1) {
+      return Status::Corruption(StreamName<D>(k, id) + " jumps from version " + std::to_string(version) + " to " +
                                 std::to_string(decoded.stream_version()) + " at position " +
                                 std::to_string(decoded.position()) + ": the journal is missing events");
     }
-    const std::uint64_t before = AggregateHash<D>(decoded.stream_id(), store_.version(idx), store_.state(idx));
-    D::Evolve(store_.mutable_state(idx), *event);
-    store_.set_version(idx, decoded.stream_version());
-    digest_.Replace(before, AggregateHash<D>(decoded.stream_id(), decoded.stream_version(), store_.state(idx)));
+    Apply(id, idx, decoded.stream_version(), *event);
+    if constexpr (kHasEndingEvents<D>) {
+      if (EventEnds<D>(*event)) End(k, id);
+    }
 
     if (decoded.command_id() != pending_.command_id) {
       FlushPending();
-      pending_ = PendingCommand{decoded.command_id(), fingerprint, decoded.stream_id(), 0, 0, 0};
+      pending_ = PendingCommand{decoded.command_id(), fingerprint, id, 0, 0, 0, k};
     }
-    if (decoded.stream_id() == pending_.stream_id) pending_.stream_version = decoded.stream_version();
+    if (id == pending_.stream_id && k == pending_.kind) pending_.stream_version = decoded.stream_version();
     pending_.position = decoded.position();
     ++pending_.event_count;
     return Status::OK();
@@ -253,17 +295,85 @@ class CommandProcessor {
   }
 
   bool failed() const noexcept { return failed_; }
-  Store& store() noexcept { return store_; }
-  const Store& store() const noexcept { return store_; }
+  // The aggregates of a single-kind domain.
+  AggregateStore<KindAt<D, 0>>& store() noexcept requires kSingleKind { return std::get<0>(stores_); }
+  const AggregateStore<KindAt<D, 0>>& store() const noexcept requires kSingleKind { return std::get<0>(stores_); }
+  // The aggregates of kind K.
+  template <typename K>
+  AggregateStore<K>& store() noexcept {
+    static_assert(kKindIndex<D, K> != kNoKind, "store<K>(): K is not one of the domain's aggregate kinds");
+    return std::get<kKindIndex<D, K>>(stores_);
+  }
+  template <typename K>
+  const AggregateStore<K>& store() const noexcept {
+    static_assert(kKindIndex<D, K> != kNoKind, "store<K>(): K is not one of the domain's aggregate kinds");
+    return std::get<kKindIndex<D, K>>(stores_);
+  }
+  // Every kind's store, in the order of KindsOf<D> (generic code: std::get<I>, ForEachKind).
+  Stores& stores() noexcept { return stores_; }
+  const Stores& stores() const noexcept { return stores_; }
+  // Aggregates of all kinds (the sum of the stores' sizes).
+  std::size_t aggregate_count() const noexcept {
+    std::size_t n = 0;
+    ForEachKind<D>([&](auto kc) { n += std::get<kc.value>(stores_).size(); });
+    return n;
+  }
   IdempotencyWindow& window() noexcept { return window_; }
   const IdempotencyWindow& window() const noexcept { return window_; }
   // The digest of every aggregate's state (state_digest.h), kept on each evolve: what the
   // writer records in digest records and a replay must reproduce.
   std::uint64_t digest() const noexcept { return digest_.value(); }
+  // The digest recomputed from the stores (tests, snapshots): equals digest().
+  std::uint64_t ComputeDigest() const {
+    StateDigest d;
+    ForEachKind<D>([&](auto kc) { d.Add(::rill::engine::ComputeDigest<D>(std::get<kc.value>(stores_), kc.value)); });
+    return d.value();
+  }
   // After loading aggregates from a snapshot (snapshot.h): the digest they were saved with.
   void RestoreDigest(std::uint64_t value) noexcept { digest_.Reset(value); }
+  // Hands every store to another thread (AggregateStore::TransferOwnership).
+  void TransferOwnership() noexcept {
+    ForEachKind<D>([&](auto kc) { std::get<kc.value>(stores_).TransferOwnership(); });
+  }
 
  private:
+  using ListedViews =
+      std::array<std::conditional_t<DecidesWithSpan<D>, AggregateView<KindAt<D, 0>>, StreamView>, D::kMaxStreams>;
+
+  template <std::size_t... I>
+  static Stores MakeStores(std::size_t expected, std::index_sequence<I...>) {
+    return Stores((void(I), expected)...);
+  }
+
+  static std::uint64_t StreamId(std::uint64_t id) noexcept { return id; }
+  static std::uint64_t StreamId(const StreamRef& ref) noexcept { return ref.id; }
+
+  // f(store, id) on the store of a listed stream's kind; an unknown kind is skipped.
+  template <typename Ref, typename F>
+  void OnStore(const Ref& ref, F&& f) const noexcept {
+    if constexpr (std::is_same_v<Ref, StreamRef>) {
+      const std::size_t k = KindIndexOf<D>(ref.kind);
+      if (k == kNoKind) return;
+      WithKind<D>(k, [&](auto kc) { f(std::get<kc.value>(stores_), ref.id); });
+    } else {
+      f(std::get<0>(stores_), ref);
+    }
+  }
+
+  DecisionOf<D> CallDecide(const Command& cmd, const ListedViews& views, std::size_t count,
+                           const DecideContext& ctx) const {
+    if constexpr (DecidesWithSpan<D>) {
+      return D::Decide(cmd, std::span<const AggregateView<KindAt<D, 0>>>(views.data(), count), ctx);
+    } else {
+      return D::Decide(cmd, Aggregates<D>(stores_, std::span<const StreamView>(views.data(), count)), ctx);
+    }
+  }
+
+  void Apply(std::uint64_t id, Index idx, std::uint64_t version, const Event& event) noexcept {
+    ApplyEvent<D>(stores_, digest_, id, idx, version, event);
+  }
+  void End(std::size_t k, std::uint64_t id) noexcept { EndAggregate<D>(stores_, digest_, k, id); }
+
   CommandOutcome Finish(const CommandMeta& meta, std::uint64_t fingerprint, const CommandOutcome& outcome) noexcept {
     if (meta.command_id != 0 && (outcome.accepted() || options_.remember_rejections))
       window_.Remember(meta.command_id, fingerprint, RememberedOutcome::From(outcome));
@@ -277,6 +387,7 @@ class CommandProcessor {
     std::uint64_t stream_version = 0;
     std::uint64_t position = 0;
     std::uint32_t event_count = 0;
+    std::size_t kind = 0;
   };
   void FlushPending() noexcept {
     if (pending_.command_id == 0 || pending_.event_count == 0) return;
@@ -289,7 +400,7 @@ class CommandProcessor {
   }
 
   ProcessorOptions options_;
-  Store store_;
+  Stores stores_;
   IdempotencyWindow window_;
   codecs::Encoder encoder_;
   PendingCommand pending_;

@@ -27,6 +27,7 @@
 #include <span>
 
 #include "rill/engine/command_outcome.h"
+#include "rill/engine/domain_kinds.h"
 
 namespace rill::engine {
 
@@ -35,22 +36,30 @@ inline constexpr std::uint64_t kNoStream = 0;
 // "Do not check the version" (the default expected version).
 inline constexpr std::uint64_t kAnyVersion = ~std::uint64_t{0};
 
-// The streams (aggregate ids) a command touches, in the order decide() receives them. The
-// first is the command's primary stream: the expected version is checked against it.
-template <std::size_t kMax>
+// The streams a command touches, in the order decide() receives them. The first is the
+// command's primary stream: the expected version is checked against it. A single-kind domain
+// lists plain ids (StreamList<kMax>); a domain with several kinds lists StreamRefs
+// (StreamList<kMax, StreamRef>, each made with Stream<Order>(id), domain_kinds.h).
+template <std::size_t kMax, typename Ref = std::uint64_t>
 struct StreamList {
-  std::array<std::uint64_t, kMax> ids{};
+  std::array<Ref, kMax> ids{};
   std::uint8_t count = 0;
 
   constexpr StreamList() noexcept = default;
-  constexpr StreamList(std::initializer_list<std::uint64_t> list) noexcept {
+  constexpr StreamList(std::initializer_list<Ref> list) noexcept {
     assert(list.size() <= kMax && "a command touches more streams than Domain::kMaxStreams");
-    for (std::uint64_t id : list) {
+    for (const Ref& id : list) {
       if (count == kMax) break;
       ids[count++] = id;
     }
   }
-  constexpr std::span<const std::uint64_t> view() const noexcept { return {ids.data(), count}; }
+  // Adds one more stream (Streams() that build the list in steps). Beyond kMax: ignored, and
+  // an assert in debug builds.
+  constexpr void Add(const Ref& ref) noexcept {
+    assert(count < kMax && "a command touches more streams than Domain::kMaxStreams");
+    if (count < kMax) ids[count++] = ref;
+  }
+  constexpr std::span<const Ref> view() const noexcept { return {ids.data(), count}; }
 };
 
 // Read-only access to one aggregate for decide(). state is nullptr when the stream has no
@@ -62,6 +71,26 @@ struct AggregateView {
   const State* state = nullptr;
 
   bool exists() const noexcept { return state != nullptr; }
+};
+
+// One listed stream of a multi-kind domain, before its kind is named: aggs[i].As<Order>().
+struct StreamView {
+  const void* kind = nullptr;  // as StreamRef::kind
+  std::uint64_t id = 0;
+  std::uint64_t version = kNoStream;
+  const void* state = nullptr;
+
+  bool exists() const noexcept { return state != nullptr; }
+  template <typename K>
+  bool Is() const noexcept {
+    return kind == KindTagOf<K>();
+  }
+  // REQUIRES: Is<K>() (the stream was listed as Stream<K>(id)); asserted in debug builds.
+  template <typename K>
+  AggregateView<K> As() const noexcept {
+    assert(Is<K>() && "StreamView::As<K>(): this stream was listed with another kind");
+    return AggregateView<K>{id, version, static_cast<const K*>(state)};
+  }
 };
 
 // What the engine provides so that decide needs no clock and no globals.
@@ -100,7 +129,11 @@ class Decision {
       rejection_ = Rejection(RejectCode::kInternalError, 0, "decide emitted more than Domain::kMaxEvents events");
       return;
     }
-    events_[count_++] = StreamEvent<Event>{stream_id, event};
+    // Member by member, not through a StreamEvent temporary: GCC 12 at -O3 warns that an empty
+    // event struct's (padding-only) temporary "may be used uninitialized".
+    StreamEvent<Event>& slot = events_[count_++];
+    slot.stream_id = stream_id;
+    slot.event = event;
   }
 
   bool accepted() const noexcept { return !rejection_.has_value(); }

@@ -21,6 +21,15 @@
 //   };
 //   static_assert(rill::engine::CheckDomain<BankDomain>());   // readable errors, one per rule
 //
+// Several aggregate kinds (domain_kinds.h, aggregates.h): instead of State,
+//   using Aggregates = std::tuple<Sku, Order>;               // each kind: own store, ids, versions
+//   // events say their kind: struct OrderShipped { using Aggregate = Order;
+//   //                                               static constexpr bool kEndsAggregate = true; };
+//   static StreamList<kMaxStreams, StreamRef> Streams(const Command&);  // {Stream<Order>(id), ...}
+//   static Decision Decide(const Command&, const Aggregates<Shop>&, const DecideContext&);
+//   static void Evolve(Order&, const OrderPlaced&);          // one overload per event
+// A single-kind domain may use those forms as well (Aggregates<D>, per-event Evolve).
+//
 // Rules, and why:
 // - Command, Event and State are trivially copyable: a command is copied into a ring slot, a
 //   decision's events into an inline array, states live in a dense array that a snapshot can
@@ -39,12 +48,15 @@
 #include <optional>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
+#include "rill/engine/aggregates.h"
 #include "rill/engine/bytes_ref.h"
 #include "rill/engine/command_outcome.h"
 #include "rill/engine/decision.h"
+#include "rill/engine/domain_kinds.h"
 #include "rill/engine/fingerprint.h"
 
 namespace rill::engine {
@@ -65,38 +77,35 @@ template <typename D>
 concept DomainTypes = requires {
   typename D::Command;
   typename D::Event;
-  typename D::State;
   { D::kMaxStreams } -> std::convertible_to<std::size_t>;
   { D::kMaxEvents } -> std::convertible_to<std::size_t>;
-};
+}
+&&(HasStateType<D> || HasAggregatesType<D>);
+
+namespace domain_internal {
+template <typename D>
+constexpr bool KindsValueTypes() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return ((std::is_trivially_copyable_v<KindAt<D, I>> && std::is_default_constructible_v<KindAt<D, I>>)&&...);
+  }
+  (std::make_index_sequence<kKindCount<D>>{});
+}
+}  // namespace domain_internal
 
 template <typename D>
 concept DomainValueTypes = std::is_trivially_copyable_v<typename D::Command> &&
-                           std::is_trivially_copyable_v<typename D::Event> &&
-                           std::is_trivially_copyable_v<typename D::State> &&
-                           std::is_default_constructible_v<typename D::State> &&(D::kMaxStreams >= 1) &&
+                           std::is_trivially_copyable_v<typename D::Event> && domain_internal::KindsValueTypes<D>() &&
+                           (D::kMaxStreams >= 1) &&
                            (D::kMaxEvents >= 1);
 
 template <typename D>
-using DecisionOf = Decision<typename D::Event, D::kMaxEvents>;
-template <typename D>
-using StreamListOf = StreamList<D::kMaxStreams>;
+concept DomainStreams = StreamsById<D> || StreamsByRef<D>;
 
 template <typename D>
-concept DomainStreams = requires(const typename D::Command& c) {
-  { D::Streams(c) } -> std::same_as<StreamListOf<D>>;
-};
+concept DomainDecide = DecidesWithSpan<D> || DecidesWithAggregates<D>;
 
 template <typename D>
-concept DomainDecide = requires(const typename D::Command& c, std::span<const AggregateView<typename D::State>> a,
-                                const DecideContext& ctx) {
-  { D::Decide(c, a, ctx) } -> std::same_as<DecisionOf<D>>;
-};
-
-template <typename D>
-concept DomainEvolve = requires(typename D::State& s, const typename D::Event& e) {
-  { D::Evolve(s, e) } -> std::same_as<void>;
-};
+concept DomainEvolve = EvolvesWholeEvent<D> || EvolvesPerEvent<D>;
 
 template <typename D>
 concept DomainFingerprint = requires(const typename D::Command& c) {
@@ -124,7 +133,10 @@ template <typename D>
 consteval bool CheckDomain() {
   if constexpr (!DomainTypes<D>) {
     static_assert(DomainTypes<D>,
-                  "a domain declares types Command, Event, State and constants kMaxStreams, kMaxEvents");
+                  "a domain declares types Command, Event, State (or Aggregates, a std::tuple of kinds) and "
+                  "constants kMaxStreams, kMaxEvents");
+    return false;
+  } else if constexpr (!CheckKinds<D>()) {
     return false;
   } else if constexpr (!std::is_trivially_copyable_v<typename D::Command>) {
     static_assert(std::is_trivially_copyable_v<typename D::Command>,
@@ -136,11 +148,11 @@ consteval bool CheckDomain() {
                   "Domain::Event must be trivially copyable: decisions hold events in an inline array. Hold "
                   "text as rill::engine::BytesRef into the command (or the decoded record, in replay)");
     return false;
-  } else if constexpr (!std::is_trivially_copyable_v<typename D::State> ||
-                       !std::is_default_constructible_v<typename D::State>) {
-    static_assert(std::is_trivially_copyable_v<typename D::State> && std::is_default_constructible_v<typename D::State>,
-                  "Domain::State must be default-constructible (a new aggregate) and trivially copyable (dense "
-                  "arrays, snapshots): keep only what decisions need, no strings or containers");
+  } else if constexpr (!domain_internal::KindsValueTypes<D>()) {
+    static_assert(domain_internal::KindsValueTypes<D>(),
+                  "Domain::State (each kind of Domain::Aggregates) must be default-constructible (a new aggregate) "
+                  "and trivially copyable (dense arrays, snapshots): keep only what decisions need, no strings or "
+                  "containers");
     return false;
   } else if constexpr (!(D::kMaxStreams >= 1 && D::kMaxEvents >= 1)) {
     static_assert(D::kMaxStreams >= 1 && D::kMaxEvents >= 1, "kMaxStreams and kMaxEvents must be at least 1");
@@ -148,15 +160,19 @@ consteval bool CheckDomain() {
   } else if constexpr (!DomainStreams<D>) {
     static_assert(DomainStreams<D>,
                   "missing: static rill::engine::StreamList<kMaxStreams> Streams(const Command&), the aggregates "
-                  "a command touches, primary stream first");
+                  "a command touches, primary stream first (with several aggregate kinds: "
+                  "rill::engine::StreamList<kMaxStreams, rill::engine::StreamRef> of rill::engine::Stream<Kind>(id))");
     return false;
   } else if constexpr (!DomainDecide<D>) {
     static_assert(DomainDecide<D>,
                   "missing: static rill::engine::Decision<Event, kMaxEvents> Decide(const Command&, "
-                  "std::span<const rill::engine::AggregateView<State>>, const rill::engine::DecideContext&)");
+                  "const rill::engine::Aggregates<Domain>&, const rill::engine::DecideContext&) (one kind may also "
+                  "take std::span<const rill::engine::AggregateView<State>>)");
     return false;
   } else if constexpr (!DomainEvolve<D>) {
-    static_assert(DomainEvolve<D>, "missing: static void Evolve(State&, const Event&)");
+    static_assert(DomainEvolve<D>,
+                  "missing: static void Evolve(Kind&, const E&) for every event E (Kind = E::Aggregate), or, with "
+                  "one kind, static void Evolve(State&, const Event&)");
     return false;
   } else if constexpr (!DomainFingerprint<D>) {
     static_assert(DomainFingerprint<D>,

@@ -243,16 +243,21 @@ class Engine {
   // How many submissions found the ring full.
   std::uint64_t ring_full_count() const noexcept { return ring_->full_count(); }
 
-  // fn(id, version, const State&) for every aggregate. Aggregates belong to the writer, so
-  // only after Stop(), and only when the journal never failed: after a failure, memory may
-  // hold an aborted batch's effects (never journaled); reopen the engine to see the journal's
-  // state. Queries of a running engine go through read models (projections/).
+  // fn(id, version, const State&) for every aggregate (ForEachAggregate<K> for kind K of a
+  // domain with several kinds). Aggregates belong to the writer, so only after Stop(), and only
+  // when the journal never failed: after a failure, memory may hold an aborted batch's effects
+  // (never journaled); reopen the engine to see the journal's state. Queries of a running
+  // engine go through read models (projections/).
   template <typename Fn>
+  Status ForEachAggregate(Fn&& fn) const requires(kKindCount<D> == 1) {
+    return ForEachAggregate<KindAt<D, 0>>(std::forward<Fn>(fn));
+  }
+  template <typename K, typename Fn>
   Status ForEachAggregate(Fn&& fn) const {
     if (!stopped_) return Status::Unavailable("ForEachAggregate: aggregates belong to the writer; call Stop() first");
     if (failed_.load(std::memory_order_acquire))  // acquire: as in status()
       return Status::Unavailable("ForEachAggregate: the journal failed, memory may hold an aborted batch: reopen");
-    processor_->store().ForEach(std::forward<Fn>(fn));
+    processor_->template store<K>().ForEach(std::forward<Fn>(fn));
     return Status::OK();
   }
 

@@ -157,7 +157,7 @@ inline std::string Engine<D>::SnapshotDirectory() const {
 template <typename D>
 inline void Engine<D>::Start() {
   // Recovery ran on this thread; starting the thread is the happens-before edge it needs.
-  processor_->store().TransferOwnership();
+  processor_->TransferOwnership();
   writer_ = std::thread([this] { WriterMain(); });
   if (options_.snapshot.enabled) {
     typename Snapshotter<D>::Config c;

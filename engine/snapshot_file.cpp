@@ -48,6 +48,27 @@ std::uint64_t SnapshotPayloadSize(std::uint64_t aggregates, std::uint32_t state_
   return aggregates * 16 + states + window_entries * kSnapshotWindowEntrySize;
 }
 
+std::uint64_t SnapshotKindsPayloadSize(std::span<const std::byte> payload, std::uint32_t kinds,
+                                       std::uint64_t aggregates, std::uint64_t window_entries) {
+  constexpr std::uint64_t kMax = std::uint64_t{1} << 48;
+  if (kinds == 0 || kinds > 254 || payload.size() < kinds * kSnapshotKindEntrySize ||
+      window_entries > kMax / kSnapshotWindowEntrySize)
+    return 0;
+  std::uint64_t size = kinds * kSnapshotKindEntrySize, total = 0;
+  for (std::uint32_t k = 0; k < kinds; ++k) {
+    std::uint64_t count;
+    std::uint32_t state_size;
+    std::memcpy(&count, payload.data() + k * kSnapshotKindEntrySize, 8);
+    std::memcpy(&state_size, payload.data() + k * kSnapshotKindEntrySize + 8, 4);
+    if (count > kMax / 64 || state_size > (1u << 20)) return 0;
+    total += count;
+    size += count * 16 + (count * state_size + 7) / 8 * 8;
+    if (total > kMax / 64 || size > kMax) return 0;
+  }
+  if (total != aggregates) return 0;
+  return size + window_entries * kSnapshotWindowEntrySize;
+}
+
 std::string SnapshotFileName(std::uint64_t position) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s%020" PRIu64 "%s", kPrefix, position, kSuffix);
@@ -56,8 +77,7 @@ std::string SnapshotFileName(std::uint64_t position) {
 
 Status WriteSnapshotFile(const std::string& dir, SnapshotHeader h, std::span<const std::byte> payload, int keep) {
   h.magic = kSnapshotMagic;
-  h.format_version = kSnapshotFormatVersion;
-  h.reserved = 0;
+  h.format_version = h.kinds == 0 ? kSnapshotFormatVersion : kSnapshotFormatKinds;
   h.created_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   h.payload_size = payload.size();
@@ -123,9 +143,9 @@ std::string ReadSnapshotFile(const std::string& path, std::uint64_t position, Sn
   ::close(fd);
   if (!why.empty()) return why;
   if (h->magic != kSnapshotMagic) return "not a rill snapshot (bad magic)";
-  if (h->format_version != kSnapshotFormatVersion)
-    return "snapshot format " + std::to_string(h->format_version) + ", this rill reads format " +
-           std::to_string(kSnapshotFormatVersion);
+  if (h->format_version != kSnapshotFormatVersion && h->format_version != kSnapshotFormatKinds)
+    return "snapshot format " + std::to_string(h->format_version) + ", this rill reads formats " +
+           std::to_string(kSnapshotFormatVersion) + " and " + std::to_string(kSnapshotFormatKinds);
   if (crc32c::Unmask(h->header_crc) != crc32c::Value(h, offsetof(SnapshotHeader, header_crc)))
     return "header checksum mismatch";
   if (h->payload_size != payload->size())
@@ -133,8 +153,12 @@ std::string ReadSnapshotFile(const std::string& path, std::uint64_t position, Sn
            std::to_string(h->payload_size);
   if (crc32c::Unmask(h->payload_crc) != crc32c::Value(payload->data(), payload->size()))
     return "payload checksum mismatch";
-  if (h->payload_size != SnapshotPayloadSize(h->aggregates, h->state_size, h->window_entries))
-    return "payload size does not match its counts";
+  if (h->format_version == kSnapshotFormatVersion ? h->kinds != 0 : h->kinds == 0)
+    return "format " + std::to_string(h->format_version) + " with " + std::to_string(h->kinds) + " kinds";
+  const std::uint64_t expected = h->kinds == 0
+                                     ? SnapshotPayloadSize(h->aggregates, h->state_size, h->window_entries)
+                                     : SnapshotKindsPayloadSize(*payload, h->kinds, h->aggregates, h->window_entries);
+  if (h->payload_size != expected) return "payload size does not match its counts";
   if (h->position != position) return "file name does not match its header's position (renamed?)";
   return "";
 }

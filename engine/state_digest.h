@@ -16,6 +16,8 @@
 // nested such structs is hashed automatically; anything else (an array member, a base class,
 // private fields) needs
 //   static std::uint64_t DigestState(const State&);   // in the domain, over the fields Evolve sets
+// A domain with several aggregate kinds hashes each by the same rules (or one DigestState
+// overload per kind); the kind index is mixed in, and an aggregate that ended adds nothing.
 // Not cryptographic: it catches a replay that diverges, not an adversary.
 // Thread safety: plain values and pure functions.
 #pragma once
@@ -32,10 +34,13 @@
 
 namespace rill::engine {
 
-template <typename D>
-concept HasDigestState = requires(const typename D::State& s) {
+// The domain hashes kind K's state itself (DigestState(const K&), one overload per kind).
+template <typename D, typename K>
+concept HasDigestStateFor = requires(const K& s) {
   { D::DigestState(s) } -> std::same_as<std::uint64_t>;
 };
+template <typename D>
+concept HasDigestState = HasDigestStateFor<D, typename D::State>;
 
 namespace digest_internal {
 
@@ -152,35 +157,48 @@ constexpr bool Hashable() {
 
 }  // namespace digest_internal
 
-// The hash of one state, by value (the domain's DigestState when it has one). Need not be
-// well mixed: AggregateHash mixes it with the id and version.
-template <typename D>
-std::uint64_t StateHash(const typename D::State& s) noexcept {
-  if constexpr (HasDigestState<D>) {
+// The hash of one state of kind K, by value (the domain's DigestState when it has one). Need
+// not be well mixed: AggregateHash mixes it with the kind, id and version.
+template <typename D, typename K>
+std::uint64_t KindStateHash(const K& s) noexcept {
+  if constexpr (HasDigestStateFor<D, K>) {
     return D::DigestState(s);
   } else {
-    static_assert(digest_internal::Hashable<typename D::State>(),
-                  "the state digest cannot hash this Domain::State field by field (up to 16 fields of integers, "
+    static_assert(digest_internal::Hashable<K>(),
+                  "the state digest cannot hash this aggregate state field by field (up to 16 fields of integers, "
                   "enums, floating point, arrays or nested such structs): give the domain "
-                  "static std::uint64_t DigestState(const State&)");
+                  "static std::uint64_t DigestState(const State&) (one overload per aggregate kind)");
     digest_internal::Accumulator f;
     digest_internal::AddValue(f, s);
     return f.sum;
   }
 }
-
-// The contribution of one aggregate to the digest; 0 for version 0 (an entry with no event yet).
 template <typename D>
-std::uint64_t AggregateHash(std::uint64_t id, std::uint64_t version, const typename D::State& s) noexcept {
+std::uint64_t StateHash(const typename D::State& s) noexcept {
+  return KindStateHash<D, typename D::State>(s);
+}
+
+// The contribution of one aggregate of kind index `kind` to the digest; 0 for version 0 (an
+// entry with no event yet). The kind takes part, so equal states of two kinds differ; kind 0
+// adds nothing, so a single-kind domain's digest is what it was before kinds existed (digest
+// records in older journals still check).
+template <typename D, typename K>
+std::uint64_t KindAggregateHash(std::size_t kind, std::uint64_t id, std::uint64_t version, const K& s) noexcept {
   if (version == 0) return 0;
-  // murmur3's fmix64 over the mixed id, version and state: every input bit reaches every output bit.
-  std::uint64_t h = (id * 0xD6E8FEB86659FD93ULL) ^ (version * 0x9E3779B97F4A7C15ULL + StateHash<D>(s));
+  // murmur3's fmix64 over the mixed kind, id, version and state: every input bit reaches every output bit.
+  std::uint64_t h = (id * 0xD6E8FEB86659FD93ULL) ^
+                    (version * 0x9E3779B97F4A7C15ULL + KindStateHash<D, K>(s) + kind * 0xA0761D6478BD642FULL);
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
+}
+// A single-kind domain's aggregate (kind 0).
+template <typename D>
+std::uint64_t AggregateHash(std::uint64_t id, std::uint64_t version, const typename D::State& s) noexcept {
+  return KindAggregateHash<D, typename D::State>(0, id, version, s);
 }
 
 // The running sum. Wraps around by design (unsigned arithmetic).
@@ -195,12 +213,13 @@ class StateDigest {
   std::uint64_t sum_ = 0;
 };
 
-// The digest of a whole store (snapshots check it after loading; tests compare with it).
+// The digest of one kind's store (kind index `kind`); a domain's digest is the sum over its
+// kinds (CommandProcessor::ComputeDigest).
 template <typename D, typename Store>
-std::uint64_t ComputeDigest(const Store& store) {
+std::uint64_t ComputeDigest(const Store& store, std::size_t kind = 0) {
   StateDigest d;
-  store.ForEach([&](std::uint64_t id, std::uint64_t version, const typename D::State& s) {
-    d.Add(AggregateHash<D>(id, version, s));
+  store.ForEach([&](std::uint64_t id, std::uint64_t version, const auto& s) {
+    d.Add(KindAggregateHash<D>(kind, id, version, s));
   });
   return d.value();
 }

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <future>
+#include <system_error>
 
 #include "rill/base/thread_affinity.h"
 #include "rill/engine/event_record.h"
@@ -115,9 +117,20 @@ Result<std::unique_ptr<ProjectorThread>> ProjectorThread::Create(ProjectorThread
   std::unique_ptr<ProjectorThread> t(new ProjectorThread(std::move(options)));
   t->reader_ = std::move(r).value();
   t->decoder_ = std::make_unique<codecs::Decoder>(*t->options_.registry);
-  if (!t->options_.checkpoint_directory.empty())
+  if (!t->options_.checkpoint_directory.empty()) {
+    // Created here, so a missing directory is an error at start-up rather than checkpoints that
+    // silently fail to be written (CheckpointWriter only reports at Stop).
+    const std::string& dir = t->options_.checkpoint_directory;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir, ec))
+      return Status::IOError("projector thread '" + t->options_.name + "': cannot create checkpoint directory '" + dir +
+                             "'" + (ec ? ": " + ec.message() : std::string(": not a directory")) +
+                             "; fix ProjectorThreadOptions::checkpoint_directory or its permissions, or leave it "
+                             "empty to run without checkpoints");
     t->checkpoints_ =
         std::make_unique<CheckpointWriter>(t->options_.checkpoint_directory, t->options_.keep_checkpoints);
+  }
   return t;
 }
 

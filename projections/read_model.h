@@ -15,6 +15,10 @@
 // (ignored events advance the position too), and a static string naming the problem when the
 // event cannot be applied; the projector's FailurePolicy then decides (halt, skip, park).
 // Save/Load run on the projector thread between batches; Load gets a fresh model.
+//
+// A model whose whole state is SeqlockHashMap / ChunkedArray containers of trivially copyable
+// records need not write Save/Load: it derives from PlainCheckpoint<M> (plain_checkpoint.h) and
+// names its containers in `auto PlainState() { return std::tie(a_, b_); }`.
 #pragma once
 
 #include <concepts>
@@ -58,6 +62,7 @@ class ByteReader {
     return true;
   }
   bool done() const noexcept { return at_ == in_.size(); }
+  std::size_t remaining() const noexcept { return in_.size() - at_; }
 
  private:
   std::span<const std::byte> in_;

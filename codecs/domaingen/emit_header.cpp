@@ -55,12 +55,19 @@ void EmitEncodeOne(const EventModel& e, std::string& out) {
   for (const FieldModel& f : e.fields) {
     if (f.deprecated) continue;
     any = true;
-    if (f.kind == FieldKind::kString) {
-      out += "    const auto " + f.cpp_name + "_offset = fbb.CreateString(e." + f.cpp_name + ".empty() ? \"\" : e." +
-             f.cpp_name + ".data(), e." + f.cpp_name + ".size());\n";
-    } else if (f.kind == FieldKind::kBytes) {
-      out += "    const auto " + f.cpp_name + "_offset = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(e." +
-             f.cpp_name + ".empty() ? \"\" : e." + f.cpp_name + ".data()), e." + f.cpp_name + ".size());\n";
+    if (f.kind != FieldKind::kString && f.kind != FieldKind::kBytes) continue;
+    // A required field is a BytesRef; any other is std::optional<BytesRef>, absent when empty
+    // (a null offset: the builder's add_ skips it).
+    const std::string v = f.required ? "e." + f.cpp_name : "(*e." + f.cpp_name + ")";
+    const std::string data = "(" + v + ".empty() ? \"\" : " + v + ".data())";
+    const std::string create = f.kind == FieldKind::kString ? "fbb.CreateString(" + data + ", " + v + ".size())"
+                                                            : "fbb.CreateVector(reinterpret_cast<const std::uint8_t*>" +
+                                                                  data + ", " + v + ".size())";
+    if (f.required) {
+      out += "    const auto " + f.cpp_name + "_offset = " + create + ";\n";
+    } else {
+      out += "    const auto " + f.cpp_name + "_offset = e." + f.cpp_name + " ? " + create + " : decltype(" + create +
+             "){};\n";
     }
   }
   out += "    " + e.cpp_table + "Builder builder(fbb);\n";

@@ -16,6 +16,12 @@
 
 namespace rill::codecs::domaingen {
 namespace {
+// A string or [ubyte] field is a view into the command (encoding) or the record (decoding).
+// FlatBuffers tells an absent field from an empty one, and so does the struct: only a required
+// field is a plain view; any other is std::optional (empty = absent, e.g. "title unchanged").
+std::string ViewType(bool required) {
+  return required ? "::rill::engine::BytesRef" : "std::optional<::rill::engine::BytesRef>";
+}
 
 using reflection::BaseType;
 
@@ -243,7 +249,7 @@ FieldModel Reader::ReadField(const reflection::Field& field) {
     case BaseType::String:
       f.kind = FieldKind::kString;
       f.lock_type = "string";
-      f.cpp_type = "::rill::engine::BytesRef";
+      f.cpp_type = ViewType(f.required);
       f.cpp_default = "{}";
       return f;
     case BaseType::Vector: {
@@ -251,7 +257,7 @@ FieldModel Reader::ReadField(const reflection::Field& field) {
       if (element == BaseType::UByte && type.index() < 0) {
         f.kind = FieldKind::kBytes;
         f.lock_type = "[ubyte]";
-        f.cpp_type = "::rill::engine::BytesRef";
+        f.cpp_type = ViewType(f.required);
         f.cpp_default = "{}";
         return f;
       }

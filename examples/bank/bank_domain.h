@@ -30,17 +30,17 @@
 #include <type_traits>
 #include <variant>
 
+#include "bank_events.h"  // generated from bank.fbs: the events, their codec and registration
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/decision.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/fingerprint.h"
-#include "rill/examples/bank/bank_schema.h"
 
 namespace rill::examples::bank {
 
-namespace fb = ::rill::bank;  // the FlatBuffers tables (codecs/schemas/bank.fbs)
+namespace fb = ::rill::bank;  // the FlatBuffers tables (bank.fbs)
 using CloseReason = fb::CloseReason;
 
 // ---- Commands (trivially copyable, no padding-sensitive hashing: see Fingerprint) ----
@@ -68,30 +68,6 @@ struct CloseAccount {
 };
 using Command = std::variant<OpenAccount, Deposit, Withdraw, Transfer, CloseAccount>;
 
-// ---- Events: plain mirrors of the FlatBuffers tables, so decisions stay allocation-free ----
-struct AccountOpened {
-  std::uint64_t owner = 0;
-  std::uint16_t currency = 0;
-};
-struct Deposited {
-  std::int64_t amount = 0;
-};
-struct Withdrawn {
-  std::int64_t amount = 0;
-};
-struct TransferSent {
-  std::uint64_t to = 0;
-  std::int64_t amount = 0;
-};
-struct TransferReceived {
-  std::uint64_t from = 0;
-  std::int64_t amount = 0;
-};
-struct AccountClosed {
-  CloseReason reason = CloseReason::CustomerRequest;
-};
-using Event = std::variant<AccountOpened, Deposited, Withdrawn, TransferSent, TransferReceived, AccountClosed>;
-
 // ---- State: one account, 24 bytes ----
 struct Account {
   std::int64_t balance = 0;
@@ -115,23 +91,11 @@ enum class Reason : std::uint32_t {
   kAccountExists,
 };
 
-struct BankDomain {
+struct BankDomain : BankEvents {  // Event, RegisterEvents, Encode, FromDecoded: from bank.fbs
   using Command = bank::Command;
-  using Event = bank::Event;
   using State = Account;
   static constexpr std::size_t kMaxStreams = 2;
   static constexpr std::size_t kMaxEvents = 2;
-  // The event types the engine registers in its codecs registry (and stores in the journal).
-  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) {
-    b.AddSchema("bank", BinarySchema())
-        .AddEvent<::rill::bank::AccountOpened>("bank")
-        .AddEvent<::rill::bank::Deposited>("bank")
-        .AddEvent<::rill::bank::Withdrawn>("bank")
-        .AddEvent<::rill::bank::TransferSent>("bank")
-        .AddEvent<::rill::bank::TransferReceived>("bank")
-        .AddEvent<::rill::bank::AccountClosed>("bank");
-  }
-  static std::span<const std::uint8_t> BinarySchema() { return codecs::embedded::bank_bfbs(); }
   using Decision = engine::Decision<Event, kMaxEvents>;
   using View = engine::AggregateView<Account>;
 
@@ -148,35 +112,7 @@ struct BankDomain {
     std::visit([&](const auto& e) { EvolveOne(a, e); }, event);
   }
 
-  // Over the command's fields and kind, never its bytes (engine/fingerprint.h).
-  static std::uint64_t Fingerprint(const Command& cmd) noexcept {
-    const std::size_t kind = cmd.index();
-    return std::visit(
-        [&](const auto& c) -> std::uint64_t {
-          using C = std::decay_t<decltype(c)>;
-          using engine::FingerprintOf;
-          if constexpr (std::is_same_v<C, OpenAccount>) {
-            return FingerprintOf(kind, c.account, c.owner, c.currency);
-          } else if constexpr (std::is_same_v<C, Transfer>) {
-            return FingerprintOf(kind, c.from, c.to, c.amount);
-          } else if constexpr (std::is_same_v<C, CloseAccount>) {
-            return FingerprintOf(kind, c.account, c.reason);
-          } else {
-            static_assert(std::is_same_v<C, Deposit> || std::is_same_v<C, Withdraw>,
-                          "a new command needs its fields here");
-            return FingerprintOf(kind, c.account, c.amount);
-          }
-        },
-        cmd);
-  }
-
-  static std::span<const std::uint8_t> Encode(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                              const Event& event) {
-    return std::visit([&](const auto& e) { return EncodeOne(enc, env, e); }, event);
-  }
-
-  // Replay: the decoded (verified) record as this domain's event; nullopt for another domain's.
-  static std::optional<Event> FromDecoded(const codecs::DecodedEvent& d) noexcept;
+  static std::uint64_t Fingerprint(const Command& cmd) noexcept { return engine::DefaultFingerprint(cmd); }
 
  private:
   static std::uint64_t AccountOf(const Transfer& t) noexcept { return t.from; }
@@ -281,7 +217,7 @@ struct BankDomain {
 
   static void EvolveOne(Account& a, const AccountOpened& e) noexcept {
     a = Account{};
-    a.owner = e.owner;
+    a.owner = e.owner_id;
     a.currency = e.currency;
   }
   static void EvolveOne(Account& a, const Deposited& e) noexcept { a.balance += e.amount; }
@@ -289,38 +225,6 @@ struct BankDomain {
   static void EvolveOne(Account& a, const TransferSent& e) noexcept { a.balance -= e.amount; }
   static void EvolveOne(Account& a, const TransferReceived& e) noexcept { a.balance += e.amount; }
   static void EvolveOne(Account& a, const AccountClosed&) noexcept { a.closed = true; }
-
-  // The builder-lambda form of Encoder::Encode: no object-API value, no allocation.
-  static std::span<const std::uint8_t> EncodeOne(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const AccountOpened& e) {
-    return enc.Encode<fb::AccountOpened>(
-        env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreateAccountOpened(b, e.owner, e.currency); });
-  }
-  static std::span<const std::uint8_t> EncodeOne(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const Deposited& e) {
-    return enc.Encode<fb::Deposited>(
-        env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreateDeposited(b, e.amount); });
-  }
-  static std::span<const std::uint8_t> EncodeOne(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const Withdrawn& e) {
-    return enc.Encode<fb::Withdrawn>(
-        env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreateWithdrawn(b, e.amount); });
-  }
-  static std::span<const std::uint8_t> EncodeOne(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const TransferSent& e) {
-    return enc.Encode<fb::TransferSent>(
-        env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreateTransferSent(b, e.to, e.amount); });
-  }
-  static std::span<const std::uint8_t> EncodeOne(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const TransferReceived& e) {
-    return enc.Encode<fb::TransferReceived>(
-        env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreateTransferReceived(b, e.from, e.amount); });
-  }
-  static std::span<const std::uint8_t> EncodeOne(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const AccountClosed& e) {
-    return enc.Encode<fb::AccountClosed>(
-        env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreateAccountClosed(b, e.reason); });
-  }
 };
 
 static_assert(engine::CheckDomain<BankDomain>());

@@ -1,4 +1,4 @@
-// The blog domain: decide, evolve, fingerprints and the codec mapping.
+// The blog domain: validate, decide and evolve (the events and their codec come from blog.fbs).
 #include "rill/examples/blog/blog_domain.h"
 
 #include <string_view>
@@ -35,7 +35,8 @@ Decision DecideOne(const CreatePost& c, const BlogDomain::View& v) noexcept {
     return Decision::Reject(
         Reject(RejectCode::kInvalidCommand, Reason::kTitleRequired, "post %llu: a title is required", c.post));
   Decision d;
-  d.Emit(c.post, PostCreated{c.author, c.title, c.body});
+  // An empty body is recorded as none, as FlatBuffers omits it.
+  d.Emit(c.post, PostCreated{c.author, c.title, c.body.empty() ? std::nullopt : std::optional<BytesRef>(c.body)});
   return d;
 }
 
@@ -79,23 +80,10 @@ Decision DecideOne(const AddComment& c, const BlogDomain::View& v) noexcept {
   return d;
 }
 
-void EvolveOne(Post& p, const PostCreated& e) noexcept { p = Post{e.author, 0, false}; }
+void EvolveOne(Post& p, const PostCreated& e) noexcept { p = Post{e.author_id, 0, false}; }
 void EvolveOne(Post&, const PostEdited&) noexcept {}  // texts live in read models, not here
 void EvolveOne(Post& p, const PostPublished&) noexcept { p.published = true; }
 void EvolveOne(Post& p, const CommentAdded&) noexcept { ++p.comments; }
-
-flatbuffers::Offset<flatbuffers::String> Str(flatbuffers::FlatBufferBuilder& b, BytesRef s) {
-  return b.CreateString(s.data() == nullptr ? "" : s.data(), s.size());
-}
-flatbuffers::Offset<flatbuffers::String> OptStr(flatbuffers::FlatBufferBuilder& b, const std::optional<BytesRef>& s) {
-  return s ? Str(b, *s) : flatbuffers::Offset<flatbuffers::String>();
-}
-BytesRef Ref(const flatbuffers::String* s) noexcept {
-  return s == nullptr ? BytesRef() : BytesRef(s->c_str(), s->size());
-}
-std::optional<BytesRef> OptRef(const flatbuffers::String* s) noexcept {
-  return s == nullptr ? std::nullopt : std::optional<BytesRef>(BytesRef(s->c_str(), s->size()));
-}
 
 }  // namespace
 
@@ -121,73 +109,6 @@ BlogDomain::Decision BlogDomain::Decide(const Command& cmd, std::span<const View
 
 void BlogDomain::Evolve(Post& p, const Event& event) noexcept {
   std::visit([&](const auto& e) { EvolveOne(p, e); }, event);
-}
-
-std::uint64_t BlogDomain::Fingerprint(const Command& cmd) noexcept {
-  engine::Fingerprinter f;
-  f.Add(cmd.index());
-  std::visit(
-      [&](const auto& c) {
-        using C = std::decay_t<decltype(c)>;
-        f.Add(c.post);
-        if constexpr (std::is_same_v<C, CreatePost>) {
-          f.Add(c.author);
-          f.Add(c.title);
-          f.Add(c.body);
-        } else if constexpr (std::is_same_v<C, EditPost>) {
-          f.Add(c.by);
-          f.Add(c.title.has_value());  // "no title" differs from "empty title"
-          if (c.title) f.Add(*c.title);
-          f.Add(c.body.has_value());
-          if (c.body) f.Add(*c.body);
-        } else if constexpr (std::is_same_v<C, PublishPost>) {
-          f.Add(c.by);
-        } else {
-          static_assert(std::is_same_v<C, AddComment>, "a new command needs its fields here");
-          f.Add(c.author);
-          f.Add(c.text);
-        }
-      },
-      cmd);
-  return f.Finish();
-}
-
-std::span<const std::uint8_t> BlogDomain::Encode(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                                 const Event& event) {
-  return std::visit(
-      [&](const auto& e) -> std::span<const std::uint8_t> {
-        using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, PostCreated>) {
-          return enc.Encode<fb::PostCreated>(env, [&](flatbuffers::FlatBufferBuilder& b) {
-            const auto title = Str(b, e.title);
-            const auto body = e.body.empty() ? flatbuffers::Offset<flatbuffers::String>() : Str(b, e.body);
-            return fb::CreatePostCreated(b, e.author, title, body);
-          });
-        } else if constexpr (std::is_same_v<E, PostEdited>) {
-          return enc.Encode<fb::PostEdited>(env, [&](flatbuffers::FlatBufferBuilder& b) {
-            const auto title = OptStr(b, e.title);
-            const auto body = OptStr(b, e.body);
-            return fb::CreatePostEdited(b, title, body);
-          });
-        } else if constexpr (std::is_same_v<E, PostPublished>) {
-          return enc.Encode<fb::PostPublished>(
-              env, [&](flatbuffers::FlatBufferBuilder& b) { return fb::CreatePostPublished(b); });
-        } else {
-          return enc.Encode<fb::CommentAdded>(env, [&](flatbuffers::FlatBufferBuilder& b) {
-            const auto text = Str(b, e.text);
-            return fb::CreateCommentAdded(b, e.author, text);
-          });
-        }
-      },
-      event);
-}
-
-std::optional<Event> BlogDomain::FromDecoded(const codecs::DecodedEvent& d) noexcept {
-  if (const auto* e = d.As<fb::PostCreated>()) return PostCreated{e->author_id(), Ref(e->title()), Ref(e->body())};
-  if (const auto* e = d.As<fb::PostEdited>()) return PostEdited{OptRef(e->title()), OptRef(e->body())};
-  if (d.As<fb::PostPublished>() != nullptr) return PostPublished{};
-  if (const auto* e = d.As<fb::CommentAdded>()) return CommentAdded{e->author_id(), Ref(e->text())};
-  return std::nullopt;
 }
 
 }  // namespace rill::examples::blog

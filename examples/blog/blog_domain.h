@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "blog_events.h"  // generated from blog.fbs: the events, their codec and registration
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/encoder.h"
 #include "rill/codecs/schema_registry.h"
@@ -40,11 +41,10 @@
 #include "rill/engine/decision.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/fingerprint.h"
-#include "rill/examples/blog/blog_schema.h"
 
 namespace rill::examples::blog {
 
-namespace fb = ::rill::blog;  // the FlatBuffers tables (codecs/schemas/blog.fbs)
+namespace fb = ::rill::blog;  // the FlatBuffers tables (blog.fbs)
 using engine::BytesRef;
 
 inline constexpr std::size_t kMaxFieldBytes = 64 * 1024;
@@ -74,23 +74,6 @@ struct AddComment {
 };
 using Command = std::variant<CreatePost, EditPost, PublishPost, AddComment>;
 
-// ---- Events: text as BytesRef into the command (deciding) or the record (replay) ----
-struct PostCreated {
-  std::uint64_t author = 0;
-  BytesRef title;
-  BytesRef body;
-};
-struct PostEdited {
-  std::optional<BytesRef> title;
-  std::optional<BytesRef> body;
-};
-struct PostPublished {};
-struct CommentAdded {
-  std::uint64_t author = 0;
-  BytesRef text;
-};
-using Event = std::variant<PostCreated, PostEdited, PostPublished, CommentAdded>;
-
 // ---- State: one post, 16 bytes ----
 struct Post {
   std::uint64_t author = 0;
@@ -112,21 +95,11 @@ enum class Reason : std::uint32_t {
   kPostExists,
 };
 
-struct BlogDomain {
+struct BlogDomain : BlogEvents {  // Event, RegisterEvents, Encode, FromDecoded: from blog.fbs
   using Command = blog::Command;
-  using Event = blog::Event;
   using State = Post;
   static constexpr std::size_t kMaxStreams = 1;
   static constexpr std::size_t kMaxEvents = 1;
-  // The event types the engine registers in its codecs registry (and stores in the journal).
-  static void RegisterEvents(codecs::SchemaRegistryBuilder& b) {
-    b.AddSchema("blog", BinarySchema())
-        .AddEvent<::rill::blog::PostCreated>("blog")
-        .AddEvent<::rill::blog::PostEdited>("blog")
-        .AddEvent<::rill::blog::PostPublished>("blog")
-        .AddEvent<::rill::blog::CommentAdded>("blog");
-  }
-  static std::span<const std::uint8_t> BinarySchema() { return codecs::embedded::blog_bfbs(); }
   using Decision = engine::Decision<Event, kMaxEvents>;
   using View = engine::AggregateView<Post>;
 
@@ -137,10 +110,7 @@ struct BlogDomain {
   static std::optional<engine::Rejection> Validate(const Command& cmd) noexcept;
   static Decision Decide(const Command& cmd, std::span<const View> aggs, const engine::DecideContext& ctx) noexcept;
   static void Evolve(Post& p, const Event& event) noexcept;
-  static std::uint64_t Fingerprint(const Command& cmd) noexcept;
-  static std::span<const std::uint8_t> Encode(codecs::Encoder& enc, const codecs::EnvelopeFields& env,
-                                              const Event& event);
-  static std::optional<Event> FromDecoded(const codecs::DecodedEvent& d) noexcept;
+  static std::uint64_t Fingerprint(const Command& cmd) noexcept { return engine::DefaultFingerprint(cmd); }
 };
 
 static_assert(engine::CheckDomain<BlogDomain>());

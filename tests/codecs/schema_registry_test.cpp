@@ -173,8 +173,10 @@ TEST_CASE("Build refuses registration mistakes with a message naming them", "[co
 
 TEST_CASE("the bank schema's fingerprint is pinned: changing it changes every journal", "[codecs][fingerprint]") {
   // If this fails, bank.fbs (or flatc, or the blob layout) changed. That is a format change:
-  // journals written before it carry the old fingerprint. Update the constant deliberately.
+  // journals written before it carry the old fingerprint (still read: their event types are
+  // all registered; the writer starts a new segment). Update the constant deliberately.
+  // Changed when bank.fbs gained the rill_event attributes (rill_add_domain).
   const SchemaRegistry bank = BankOnly();
   INFO("bank fingerprint: 0x" << std::hex << bank.fingerprint());
-  CHECK(bank.fingerprint() == 0x3317d5b8497c5989ull);
+  CHECK(bank.fingerprint() == 0x12730307ec29e5e9ull);
 }

@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "inspect_test_util.h"
+#include "rill/journal/format.h"
+#include "rill/journal/journal_reader.h"
 #include "rill/journal/segment_file.h"
 
 namespace {
@@ -76,36 +78,52 @@ TEST_CASE("cli: a segment that is not a segment: dump and verify reach the same 
   CHECK(v.out.find("problem      segment 0000000000000000.seg offset 0: bad magic") != std::string::npos);
 }
 
+// Where position 3's record frame lies (the deposit, alone in the third batch): offsets move
+// when the schema blob in the segment header changes size.
+std::uint64_t RecordOffset(const std::string& dir, std::uint64_t position) {
+  auto reader = rill::journal::JournalReader::Open({.directory = dir});
+  REQUIRE(reader.ok());
+  rill::journal::Record rec;
+  while ((*reader)->Next(&rec) == rill::journal::ReadStatus::kRecord)
+    if (rec.position == position) return rec.offset;
+  FAIL("no position " << position);
+  return 0;
+}
+
 TEST_CASE("cli: a truncated segment: dump prints what is whole then exits 1, verify exits 1", "[tools][inspect][cli]") {
   TempDir tmp;
   WriteSmallJournal(tmp.Sub("j"));
   const std::string seg = tmp.Sub("j/" + rill::journal::SegmentFileName(0));
-  REQUIRE(::truncate(seg.c_str(), 4608 + 40) == 0);  // cuts into the third batch (the deposit)
+  const std::uint64_t record = RecordOffset(tmp.Sub("j"), 3);
+  const std::string batch = std::to_string(record - rill::journal::kBatchFrameSize);
+  REQUIRE(::truncate(seg.c_str(), static_cast<off_t>(record + 40)) == 0);  // cuts into the third batch
   const Output d = RunRill(tmp, "inspect dump " + tmp.Sub("j"));
   CHECK(d.exit == 1);
   CHECK(Lines(d.out).size() == 2);
-  CheckOneLineError(d, "0000000000000000.seg offset 4560");
+  CheckOneLineError(d, "0000000000000000.seg offset " + batch);
   const Output v = RunRill(tmp, "inspect verify " + tmp.Sub("j"));
   CHECK(v.exit == 1);
-  CHECK(v.out.find("problem      segment 0000000000000000.seg offset 4560 position 3") != std::string::npos);
-  CHECK(v.out.find("note         segment 0000000000000000.seg offset 4648: the file holds 4648 bytes") !=
-        std::string::npos);
+  CHECK(v.out.find("problem      segment 0000000000000000.seg offset " + batch + " position 3") != std::string::npos);
+  const std::string size = std::to_string(record + 40);
+  CHECK(v.out.find("note         segment 0000000000000000.seg offset " + size + ": the file holds " + size +
+                   " bytes") != std::string::npos);
 }
 
 TEST_CASE("cli: a corrupt frame: dump and verify exit 1", "[tools][inspect][cli]") {
   TempDir tmp;
   WriteSmallJournal(tmp.Sub("j"));
   const std::string seg = tmp.Sub("j/" + rill::journal::SegmentFileName(0));
+  const std::uint64_t batch = RecordOffset(tmp.Sub("j"), 3) - rill::journal::kBatchFrameSize;
   std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(4560 + 20);  // the third batch frame's first_position
+  f.seekp(static_cast<std::streamoff>(batch + 20));  // the third batch frame's first_position
   f.put('\x7f');
   f.close();
   const Output d = RunRill(tmp, "inspect dump " + tmp.Sub("j"));
   CHECK(d.exit == 1);
-  CheckOneLineError(d, "offset 4560");
+  CheckOneLineError(d, "offset " + std::to_string(batch));
   const Output v = RunRill(tmp, "inspect verify " + tmp.Sub("j"));
   CHECK(v.exit == 1);
-  CHECK(v.out.find("offset 4560 position 3: batch frame fails its CRC") != std::string::npos);
+  CHECK(v.out.find("offset " + std::to_string(batch) + " position 3: batch frame fails its CRC") != std::string::npos);
 }
 
 TEST_CASE("cli: an unknown schema: dump, info, stats exit 3, verify exits 1", "[tools][inspect][cli]") {

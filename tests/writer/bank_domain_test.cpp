@@ -179,10 +179,10 @@ TEST_CASE("bank: transfer decides both events or none", "[writer][bank][atomicit
   REQUIRE(ok.events().size() == 2);
   CHECK(ok.events()[0].stream_id == 1);
   CHECK(std::get<TransferSent>(ok.events()[0].event).amount == 500);
-  CHECK(std::get<TransferSent>(ok.events()[0].event).to == 2);
+  CHECK(std::get<TransferSent>(ok.events()[0].event).to_account == 2);
   CHECK(ok.events()[1].stream_id == 2);
   CHECK(std::get<TransferReceived>(ok.events()[1].event).amount == 500);
-  CHECK(std::get<TransferReceived>(ok.events()[1].event).from == 1);
+  CHECK(std::get<TransferReceived>(ok.events()[1].event).from_account == 1);
 
   const View reversed[2] = {View{2, 3, &poor}, View{1, 5, &rich}};
   const BankDomain::Decision no = BankDomain::Decide(Transfer{2, 1, 500}, reversed, ctx);
