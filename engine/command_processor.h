@@ -95,7 +95,11 @@ class CommandProcessor {
   // (see engine/README.md).
   static std::uint64_t FingerprintOf(const CommandMeta& meta, const Command& cmd) noexcept {
     Fingerprinter f;
-    f.Add(D::Fingerprint(cmd));
+    if constexpr (HasFingerprint<D>) {
+      f.Add(D::Fingerprint(cmd));
+    } else {
+      f.Add(DefaultFingerprint(cmd));
+    }
     f.Add(meta.expected_version);
     return f.Finish();
   }

@@ -13,7 +13,7 @@
 //     static rill::engine::StreamList<kMaxStreams> Streams(const Command&);  // first = primary
 //     static Decision Decide(const Command&, std::span<const AggregateView<State>>, const DecideContext&);
 //     static void Evolve(State&, const Event&);               // also what replay calls
-//     static std::uint64_t Fingerprint(const Command&);       // engine/fingerprint.h
+//     // optional: static std::uint64_t Fingerprint(const Command&); default: DefaultFingerprint, by fields
 //     static std::span<const std::uint8_t> Encode(codecs::Encoder&, const codecs::EnvelopeFields&, const Event&);
 //     static std::optional<Event> FromDecoded(const codecs::DecodedEvent&);   // replay
 //     // optional, stateless checks run first (field sizes): kInvalidCommand
@@ -107,10 +107,13 @@ concept DomainDecide = DecidesWithSpan<D> || DecidesWithAggregates<D>;
 template <typename D>
 concept DomainEvolve = EvolvesWholeEvent<D> || EvolvesPerEvent<D>;
 
+// Optional: a domain without Fingerprint gets DefaultFingerprint (fingerprint.h), by fields.
 template <typename D>
-concept DomainFingerprint = requires(const typename D::Command& c) {
+concept HasFingerprint = requires(const typename D::Command& c) {
   { D::Fingerprint(c) } -> std::same_as<std::uint64_t>;
 };
+template <typename D>
+concept DomainFingerprint = HasFingerprint<D> || DefaultFingerprintable<typename D::Command>();
 
 template <typename D>
 concept DomainCodec = requires(codecs::Encoder& enc, const codecs::EnvelopeFields& env, const typename D::Event& e,
@@ -176,8 +179,9 @@ consteval bool CheckDomain() {
     return false;
   } else if constexpr (!DomainFingerprint<D>) {
     static_assert(DomainFingerprint<D>,
-                  "missing: static std::uint64_t Fingerprint(const Command&) (use rill::engine::FingerprintOf "
-                  "over the command's fields; never hash object bytes)");
+                  "the engine cannot fingerprint this Command field by field: give the domain static "
+                  "std::uint64_t Fingerprint(const Command&) (rill::engine::FingerprintOf over the command's "
+                  "fields; never hash object bytes)");
     return false;
   } else if constexpr (!DomainCodec<D>) {
     static_assert(DomainCodec<D>,

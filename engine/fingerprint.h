@@ -113,6 +113,23 @@ void AddValue(Fingerprinter& f, const T& v) noexcept {
 }
 }  // namespace fingerprint_internal
 
+// Whether DefaultFingerprint can take Command apart: a scalar, an optional, or a variant /
+// struct whose alternatives are plain aggregates (their fields are checked when instantiated,
+// with a static_assert that says what to do).
+template <typename T>
+constexpr bool DefaultFingerprintable() {
+  if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, BytesRef>) {
+    return true;
+  } else if constexpr (requires { std::variant_size<T>::value; }) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (DefaultFingerprintable<std::variant_alternative_t<I, T>>() && ...);
+    }
+    (std::make_index_sequence<std::variant_size_v<T>>{});
+  } else {
+    return kReflectable<T>;
+  }
+}
+
 // The fingerprint of a command by value: for a std::variant, the alternative's index and then
 // its fields; for a plain struct, its fields; an optional adds whether it holds a value, then
 // the value. Every field counts: two commands that differ in any field differ (odds of a

@@ -112,8 +112,6 @@ struct BankDomain : BankEvents {  // Event, RegisterEvents, Encode, FromDecoded:
     std::visit([&](const auto& e) { EvolveOne(a, e); }, event);
   }
 
-  static std::uint64_t Fingerprint(const Command& cmd) noexcept { return engine::DefaultFingerprint(cmd); }
-
  private:
   static std::uint64_t AccountOf(const Transfer& t) noexcept { return t.from; }
   template <typename C>

@@ -110,7 +110,6 @@ struct BlogDomain : BlogEvents {  // Event, RegisterEvents, Encode, FromDecoded:
   static std::optional<engine::Rejection> Validate(const Command& cmd) noexcept;
   static Decision Decide(const Command& cmd, std::span<const View> aggs, const engine::DecideContext& ctx) noexcept;
   static void Evolve(Post& p, const Event& event) noexcept;
-  static std::uint64_t Fingerprint(const Command& cmd) noexcept { return engine::DefaultFingerprint(cmd); }
 };
 
 static_assert(engine::CheckDomain<BlogDomain>());

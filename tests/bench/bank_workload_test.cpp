@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "rill/bench/e2e/bank_ledger.h"
+#include "rill/engine/command_processor.h"
 #include "rill/tests/support/allocation_counter.h"
 
 namespace bank = rill::examples::bank;
@@ -33,8 +34,8 @@ TEST_CASE("streams are deterministic per seed and producer, with unique ids", "[
     for (int k = 0; k < 1000; ++k) {
       const auto x = a.Next(), y = b.Next();
       REQUIRE(x.meta.command_id == y.meta.command_id);
-      REQUIRE(rill::bench::BankLedger::Domain::Fingerprint(x.command) ==
-              rill::bench::BankLedger::Domain::Fingerprint(y.command));
+      REQUIRE(rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, x.command) ==
+              rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, y.command));
       REQUIRE(x.meta.command_id > 2 * w.accounts);  // never collides with the setup's ids
       REQUIRE(ids.insert(x.meta.command_id).second);
     }
@@ -43,8 +44,8 @@ TEST_CASE("streams are deterministic per seed and producer, with unique ids", "[
   BankCommandStream a(w, 0), c({.accounts = 20, .producers = 3, .seed = 100}, 0);
   int same = 0;
   for (int k = 0; k < 100; ++k) {
-    same += rill::bench::BankLedger::Domain::Fingerprint(a.Next().command) ==
-                    rill::bench::BankLedger::Domain::Fingerprint(c.Next().command)
+    same += rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, a.Next().command) ==
+                    rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, c.Next().command)
                 ? 1
                 : 0;
   }

@@ -152,8 +152,10 @@ TEST_CASE("blog: a post takes at most kMaxCommentsPerPost comments", "[writer][b
 
 TEST_CASE("blog: the fingerprint covers the texts, not where they are stored", "[writer][blog]") {
   const std::string a1 = "same", a2 = "same", b = "other";
-  CHECK(BlogDomain::Fingerprint(AddComment{1, 5, a1}) == BlogDomain::Fingerprint(AddComment{1, 5, a2}));
-  CHECK(BlogDomain::Fingerprint(AddComment{1, 5, a1}) != BlogDomain::Fingerprint(AddComment{1, 5, b}));
-  CHECK(BlogDomain::Fingerprint(EditPost{1, 9, BytesRef(""), std::nullopt}) !=
-        BlogDomain::Fingerprint(EditPost{1, 9, std::nullopt, std::nullopt}));
+  CHECK(rill::engine::CommandProcessor<BlogDomain>::FingerprintOf({}, AddComment{1, 5, a1}) ==
+        rill::engine::CommandProcessor<BlogDomain>::FingerprintOf({}, AddComment{1, 5, a2}));
+  CHECK(rill::engine::CommandProcessor<BlogDomain>::FingerprintOf({}, AddComment{1, 5, a1}) !=
+        rill::engine::CommandProcessor<BlogDomain>::FingerprintOf({}, AddComment{1, 5, b}));
+  CHECK(rill::engine::CommandProcessor<BlogDomain>::FingerprintOf({}, EditPost{1, 9, BytesRef(""), std::nullopt}) !=
+        rill::engine::CommandProcessor<BlogDomain>::FingerprintOf({}, EditPost{1, 9, std::nullopt, std::nullopt}));
 }

@@ -58,8 +58,16 @@ struct BadDecideWrongCapacity : Good {
     return {};
   }
 };
+// A command the engine cannot take apart field by field (private fields), with no Fingerprint.
+class Opaque {
+ public:
+  explicit Opaque(std::uint64_t v = 0) : v_(v) {}
+
+ private:
+  std::uint64_t v_;
+};
 struct BadNoFingerprint {
-  using Command = std::uint64_t;
+  using Command = Opaque;
   using Event = std::int64_t;
   using State = std::int64_t;
   static constexpr std::size_t kMaxStreams = 1;
