@@ -71,10 +71,14 @@ void ReadAggregateAttributes(EventTypeInfo* t) {
   t->aggregate.clear();
   t->ends_aggregate = false;
   if (t->root_object == nullptr || t->root_object->attributes() == nullptr) return;
-  if (const reflection::KeyValue* kv = t->root_object->attributes()->LookupByKey("rill_aggregate");
-      kv != nullptr && kv->value() != nullptr)
-    t->aggregate = kv->value()->str();
-  t->ends_aggregate = t->root_object->attributes()->LookupByKey("rill_ends") != nullptr;
+  // A linear scan, as FindTable: a blob read from disk is verified but its keys need not be
+  // sorted (LookupByKey's binary search assumes it), and GCC 12 with ASan misreads LookupByKey.
+  for (const reflection::KeyValue* kv : *t->root_object->attributes()) {
+    if (kv == nullptr || kv->key() == nullptr) continue;
+    const std::string_view key = kv->key()->string_view();
+    if (key == "rill_aggregate" && kv->value() != nullptr) t->aggregate = kv->value()->str();
+    if (key == "rill_ends") t->ends_aggregate = true;
+  }
 }
 }  // namespace
 

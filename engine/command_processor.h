@@ -25,6 +25,9 @@
 // function of the journal and behaves the same before and after a crash; a rejected command
 // changed nothing and is decided again when retried (remember_rejections changes that).
 // Thread safety: single-writer (the writer thread).
+// Why one file past 400 lines: Process (the writer) and Replay (recovery, followers) must make
+// the same versions, digest updates and aggregate endings, or a replay diverges from what the
+// writer decided; keeping them side by side is how they stay in step.
 #pragma once
 
 #include <array>

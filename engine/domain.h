@@ -2,9 +2,11 @@
 // state and two pure functions in the decider style. The engine does the rest (ordering,
 // versions, idempotency, journaling, replay).
 //
-//   struct BankDomain {
+//   // bank.fbs declares the events; rill_add_domain(bank ...) generates bank_events.h with the
+//   // event structs and struct BankEvents { using Event; RegisterEvents; Encode; FromDecoded; }.
+//   #include "bank_events.h"
+//   struct BankDomain : BankEvents {
 //     using Command = std::variant<OpenAccount, Deposit, Withdraw, Transfer, CloseAccount>;
-//     using Event = std::variant<Opened, Deposited, ...>;     // plain structs
 //     using State = Account;                                  // one aggregate's state
 //     static constexpr std::size_t kMaxStreams = 2;           // a transfer touches two accounts
 //     static constexpr std::size_t kMaxEvents = 2;
@@ -14,11 +16,13 @@
 //     static Decision Decide(const Command&, std::span<const AggregateView<State>>, const DecideContext&);
 //     static void Evolve(State&, const Event&);               // also what replay calls
 //     // optional: static std::uint64_t Fingerprint(const Command&); default: DefaultFingerprint, by fields
-//     static std::span<const std::uint8_t> Encode(codecs::Encoder&, const codecs::EnvelopeFields&, const Event&);
-//     static std::optional<Event> FromDecoded(const codecs::DecodedEvent&);   // replay
 //     // optional, stateless checks run first (field sizes): kInvalidCommand
 //     static std::optional<Rejection> Validate(const Command&);
 //   };
+//   // From BankEvents (or written by hand without the generator): using Event = std::variant<...>;
+//   //   static void RegisterEvents(codecs::SchemaRegistryBuilder&);   // the engine's registry
+//   //   static std::span<const std::uint8_t> Encode(codecs::Encoder&, const codecs::EnvelopeFields&, const Event&);
+//   //   static std::optional<Event> FromDecoded(const codecs::DecodedEvent&);   // replay
 //   static_assert(rill::engine::CheckDomain<BankDomain>());   // readable errors, one per rule
 //
 // Several aggregate kinds (domain_kinds.h, aggregates.h): instead of State,

@@ -1,4 +1,7 @@
 // Reads a .bfbs with FlatBuffers reflection into the plain DomainModel (schema_model.h).
+// Why one file past 400 lines: every rule about what a schema may declare (attributes, versions,
+// field types an event can hold, kinds) is checked here, in the one pass that reads it, so a
+// schema error is found and named in one place.
 #include "rill/codecs/domaingen/schema_model.h"
 
 #include <algorithm>
