@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "rill/base/splitmix64.h"
+#include "rill/engine/field_reflection.h"
 
 namespace rill::engine {
 
@@ -43,29 +44,6 @@ template <typename D>
 concept HasDigestState = HasDigestStateFor<D, typename D::State>;
 
 namespace digest_internal {
-
-// Converts to any field type, to count an aggregate's fields by brace initialization.
-struct AnyField {
-  template <typename T>
-  operator T() const noexcept;  // never defined: unevaluated contexts only
-};
-
-template <typename T, std::size_t... I>
-constexpr bool InitializableWith(std::index_sequence<I...>) {
-  return requires { T{(void(I), AnyField{})...}; };
-}
-
-// The largest N <= 16 such that T{f1..fN} compiles: the field count of a plain aggregate.
-template <typename T, std::size_t N = 16>
-constexpr std::size_t FieldCount() {
-  if constexpr (N == 0) {
-    return 0;
-  } else if constexpr (InitializableWith<T>(std::make_index_sequence<N>{})) {
-    return N;
-  } else {
-    return FieldCount<T, N - 1>();
-  }
-}
 
 template <typename T>
 constexpr bool kScalar = std::is_integral_v<T> || std::is_enum_v<T> || std::is_floating_point_v<T>;
@@ -97,29 +75,10 @@ constexpr bool Hashable();
 template <typename T>
 void AddValue(Accumulator& f, const T& v) noexcept;
 
-// Structured bindings need the exact field count, so one branch per count.
+// The fields of a plain struct, one by one (field_reflection.h).
 template <typename T>
 void AddFields(Accumulator& f, const T& v) noexcept {
-  constexpr std::size_t n = FieldCount<T>();
-  auto add = [&f](const auto&... x) { (AddValue(f, x), ...); };
-  // clang-format off
-  if constexpr (n == 1) { const auto& [a] = v; add(a); }
-  else if constexpr (n == 2) { const auto& [a, b] = v; add(a, b); }
-  else if constexpr (n == 3) { const auto& [a, b, c] = v; add(a, b, c); }
-  else if constexpr (n == 4) { const auto& [a, b, c, d] = v; add(a, b, c, d); }
-  else if constexpr (n == 5) { const auto& [a, b, c, d, e] = v; add(a, b, c, d, e); }
-  else if constexpr (n == 6) { const auto& [a, b, c, d, e, g] = v; add(a, b, c, d, e, g); }
-  else if constexpr (n == 7) { const auto& [a, b, c, d, e, g, h] = v; add(a, b, c, d, e, g, h); }
-  else if constexpr (n == 8) { const auto& [a, b, c, d, e, g, h, i] = v; add(a, b, c, d, e, g, h, i); }
-  else if constexpr (n == 9) { const auto& [a, b, c, d, e, g, h, i, j] = v; add(a, b, c, d, e, g, h, i, j); }
-  else if constexpr (n == 10) { const auto& [a, b, c, d, e, g, h, i, j, k] = v; add(a, b, c, d, e, g, h, i, j, k); }
-  else if constexpr (n == 11) { const auto& [a, b, c, d, e, g, h, i, j, k, l] = v; add(a, b, c, d, e, g, h, i, j, k, l); }
-  else if constexpr (n == 12) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m] = v; add(a, b, c, d, e, g, h, i, j, k, l, m); }
-  else if constexpr (n == 13) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o); }
-  else if constexpr (n == 14) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o, p] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o, p); }
-  else if constexpr (n == 15) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o, p, q] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o, p, q); }
-  else if constexpr (n == 16) { const auto& [a, b, c, d, e, g, h, i, j, k, l, m, o, p, q, r] = v; add(a, b, c, d, e, g, h, i, j, k, l, m, o, p, q, r); }
-  // clang-format on
+  VisitFields(v, [&f](const auto&... x) { (AddValue(f, x), ...); });
 }
 
 template <typename T>
