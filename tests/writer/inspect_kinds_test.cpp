@@ -59,6 +59,7 @@ TEST_CASE("inspect names streams by kind and accepts a stream that starts again 
   CHECK(Capture(&out, [&](std::FILE* o, std::FILE* e) { return ti::RunVerify({.dir = tmp.Sub("j")}, o, e); }) == 0);
   INFO(out);
   CHECK(out.find("PROBLEMS") == std::string::npos);
+  CHECK(out.find("5 streams (1 ended)") != std::string::npos);  // Sku 1, orders 1-3, order 3 again
 
   ti::DumpOptions d;
   d.dir = tmp.Sub("j");

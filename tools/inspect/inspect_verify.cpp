@@ -58,7 +58,10 @@ class EventChecker final : public journal::CheckVisitor {
                    " was expected (" + (first ? "its first event" : "previous " + std::to_string(it->second)) + ")"});
     it->second = version;
     // An aggregate that ends (rill_ends) may start again under the same id, at version 1.
-    if (d.event().type().ends_aggregate) streams_.erase(it);
+    if (d.event().type().ends_aggregate) {
+      streams_.erase(it);
+      ++ended_;
+    }
   }
 
   void Problem(journal::CheckProblem p) {
@@ -72,7 +75,10 @@ class EventChecker final : public journal::CheckVisitor {
   std::uint64_t unchecked() const { return unchecked_; }
   std::uint64_t raw_records() const { return raw_records_; }
   std::uint64_t other_records() const { return other_records_; }
-  std::size_t streams() const { return streams_.size(); }
+  // Every stream seen: the live ones, plus one per end (a stream that ended and started again
+  // under its id counts twice: two lives).
+  std::uint64_t streams() const { return streams_.size() + ended_; }
+  std::uint64_t ended() const { return ended_; }
 
  private:
   SchemaCache schemas_;
@@ -83,6 +89,7 @@ class EventChecker final : public journal::CheckVisitor {
   KindNames kinds_;
   std::unordered_map<StreamKey, std::uint64_t, StreamKeyHash> streams_;  // -> last version seen (live streams)
   std::optional<journal::CheckProblem> first_problem_;
+  std::uint64_t ended_ = 0;
   std::uint64_t problems_ = 0, checked_ = 0, unchecked_ = 0, raw_records_ = 0, other_records_ = 0;
 };
 
@@ -121,8 +128,9 @@ int RunVerify(const VerifyOptions& o, std::FILE* out, std::FILE* err) {
                c.damage ? "DAMAGED" : "ok", c.segments, c.batches, c.records, range.c_str());
   if (c.damage && events.first_problem())  // else it is the problem printed above
     std::fprintf(out, "             damage at %s\n", Describe(*c.damage).c_str());
-  std::fprintf(out, "events       %s: %" PRIu64 " bodies verified against the embedded schema, %zu streams\n",
-               events.problems() ? "PROBLEMS" : "ok", events.checked(), events.streams());
+  const std::string ended = events.ended() ? " (" + std::to_string(events.ended()) + " ended)" : "";
+  std::fprintf(out, "events       %s: %" PRIu64 " bodies verified against the embedded schema, %" PRIu64 " streams%s\n",
+               events.problems() ? "PROBLEMS" : "ok", events.checked(), events.streams(), ended.c_str());
   if (events.raw_records())
     std::fprintf(out, "             %" PRIu64 " records have no embedded schema and were not decoded\n",
                  events.raw_records());

@@ -235,13 +235,8 @@ TEST_CASE("RegisterEvents registers every version and the blob carries rill_aggr
   // A tool with only the journal's blob finds each event's aggregate kind in the schema.
   auto tool = rill::codecs::SchemaRegistry::FromBlob(reg.blob(), reg.fingerprint());
   REQUIRE(tool.ok());
-  const reflection::Schema* schema = reflection::GetSchema(tool->schema_bfbs(0).data());
-  auto kind_of = [&](const char* table) -> std::string {
-    const reflection::Object* o = schema->objects()->LookupByKey(table);
-    if (o == nullptr || o->attributes() == nullptr) return "";
-    const reflection::KeyValue* kv = o->attributes()->LookupByKey("rill_aggregate");
-    return kv != nullptr && kv->value() != nullptr ? kv->value()->str() : "";
-  };
-  CHECK(kind_of("gentest.fb.StockAdded") == "Sku");
-  CHECK(kind_of("gentest.fb.OrderShipped") == "Order");
+  CHECK(tool->Find(Id(1), 1)->aggregate == "Sku");
+  CHECK(tool->Find(Id(5), 1)->aggregate == "Order");
+  CHECK(tool->Find(Id(5), 1)->ends_aggregate);
+  CHECK_FALSE(tool->Find(Id(4), 1)->ends_aggregate);
 }
