@@ -15,7 +15,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -204,6 +206,16 @@ TEST_CASE("a failed directory fsync for a new segment keeps every position in it
   CHECK(ReopenAndCheck(dir, synced) == last);
 }
 
+// Until the preparer has made the next segment's file (after its directory fsync), up to 10 s.
+void WaitForPreparedSegment(const std::string& dir) {
+  for (int i = 0; i < 1000; ++i) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().string().ends_with(".seg.tmp")) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("the segment preparer made no .seg.tmp in " << dir);
+}
+
 TEST_CASE("an explicit Sync() failure under policy none is reported, stops appends and is never retried",
           "[journal][fault][durability]") {
   const Call call = GENERATE(Call::kMsync, Call::kFdatasync, Call::kFsyncDir);
@@ -220,6 +232,9 @@ TEST_CASE("an explicit Sync() failure under policy none is reported, stops appen
     REQUIRE(AppendBatch(**w, 4) == 4);
     REQUIRE((*w)->Sync().ok());
     last = AppendBatch(**w, 4);
+    // The segment preparer fsyncs the directory too, on its own thread, before it creates the
+    // next segment's .tmp: wait for that file, or a slow preparer takes the injected failure.
+    WaitForPreparedSegment(dir);
     faults.Add(
         FaultRule{.call = call, .path_contains = call == Call::kFsyncDir ? dir : ".seg", .nth = 1, .error = EIO});
     const Status s = (*w)->Sync();
