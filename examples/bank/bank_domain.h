@@ -101,7 +101,17 @@ struct BankDomain : BankEvents {  // Event, RegisterEvents, Encode, FromDecoded:
 
   static engine::StreamList<kMaxStreams> Streams(const Command& cmd) noexcept {
     if (const Transfer* t = std::get_if<Transfer>(&cmd)) return {t->from, t->to};
-    return {std::visit([](const auto& c) -> std::uint64_t { return AccountOf(c); }, cmd)};
+    // Every command but a transfer names one account (clang: no member template used here
+    // before its definition, -Wundefined-inline).
+    return {std::visit(
+        [](const auto& c) -> std::uint64_t {
+          if constexpr (std::is_same_v<std::decay_t<decltype(c)>, Transfer>) {
+            return c.from;
+          } else {
+            return c.account;
+          }
+        },
+        cmd)};
   }
 
   static Decision Decide(const Command& cmd, std::span<const View> aggs, const engine::DecideContext& ctx) noexcept {
@@ -113,12 +123,6 @@ struct BankDomain : BankEvents {  // Event, RegisterEvents, Encode, FromDecoded:
   }
 
  private:
-  static std::uint64_t AccountOf(const Transfer& t) noexcept { return t.from; }
-  template <typename C>
-  static std::uint64_t AccountOf(const C& c) noexcept {
-    return c.account;
-  }
-
   // Rejections are built out of line: snprintf and the message stay off the hot path. `fmt`
   // takes a as %llu, then x and y as %lld (unused ones are ignored).
   [[gnu::cold, gnu::noinline]] static Decision Reject(engine::RejectCode code, Reason reason, const char* fmt,
