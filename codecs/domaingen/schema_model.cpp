@@ -28,62 +28,37 @@ std::string ViewType(bool required) {
 
 using reflection::BaseType;
 
-const char* ScalarSchemaName(BaseType t) {
-  switch (t) {
-    case BaseType::Bool:
-      return "bool";
-    case BaseType::Byte:
-      return "byte";
-    case BaseType::UByte:
-      return "ubyte";
-    case BaseType::Short:
-      return "short";
-    case BaseType::UShort:
-      return "ushort";
-    case BaseType::Int:
-      return "int";
-    case BaseType::UInt:
-      return "uint";
-    case BaseType::Long:
-      return "long";
-    case BaseType::ULong:
-      return "ulong";
-    case BaseType::Float:
-      return "float";
-    case BaseType::Double:
-      return "double";
-    default:
-      return nullptr;
-  }
+// One row per FlatBuffers scalar: its name in a schema (and the lock) and its C++ member type.
+struct ScalarType {
+  BaseType base;
+  const char* schema;
+  const char* cpp;
+};
+constexpr ScalarType kScalars[] = {
+    {BaseType::Bool, "bool", "bool"},
+    {BaseType::Byte, "byte", "std::int8_t"},
+    {BaseType::UByte, "ubyte", "std::uint8_t"},
+    {BaseType::Short, "short", "std::int16_t"},
+    {BaseType::UShort, "ushort", "std::uint16_t"},
+    {BaseType::Int, "int", "std::int32_t"},
+    {BaseType::UInt, "uint", "std::uint32_t"},
+    {BaseType::Long, "long", "std::int64_t"},
+    {BaseType::ULong, "ulong", "std::uint64_t"},
+    {BaseType::Float, "float", "float"},
+    {BaseType::Double, "double", "double"},
+};
+const ScalarType* FindScalar(BaseType t) {
+  for (const ScalarType& s : kScalars)
+    if (s.base == t) return &s;
+  return nullptr;
 }
-
+const char* ScalarSchemaName(BaseType t) {
+  const ScalarType* s = FindScalar(t);
+  return s ? s->schema : nullptr;
+}
 const char* ScalarCppType(BaseType t) {
-  switch (t) {
-    case BaseType::Bool:
-      return "bool";
-    case BaseType::Byte:
-      return "std::int8_t";
-    case BaseType::UByte:
-      return "std::uint8_t";
-    case BaseType::Short:
-      return "std::int16_t";
-    case BaseType::UShort:
-      return "std::uint16_t";
-    case BaseType::Int:
-      return "std::int32_t";
-    case BaseType::UInt:
-      return "std::uint32_t";
-    case BaseType::Long:
-      return "std::int64_t";
-    case BaseType::ULong:
-      return "std::uint64_t";
-    case BaseType::Float:
-      return "float";
-    case BaseType::Double:
-      return "double";
-    default:
-      return nullptr;
-  }
+  const ScalarType* s = FindScalar(t);
+  return s ? s->cpp : nullptr;
 }
 
 // The size flatc's CreateX sorts by: scalars their own, every offset (string, vector, table,
