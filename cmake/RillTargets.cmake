@@ -52,5 +52,8 @@ function(rill_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} Catch2::Catch2WithMain rill_warnings)
+  if(TARGET rill_test_pch)  # tests/CMakeLists.txt: Catch2, std and FlatBuffers parsed once
+    target_precompile_headers(${name} REUSE_FROM rill_test_pch)
+  endif()
   catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()
