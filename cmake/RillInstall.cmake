@@ -4,8 +4,12 @@
 #   P/lib/librill_<part>.a          one static library per part, targets rill::<part>
 #   P/lib/cmake/rill/               rillConfig.cmake, rillConfigVersion.cmake, rillTargets.cmake
 #   P/lib/pkgconfig/rill.pc
-#   P/bin/rill                      the command-line tool
+#   P/bin/rill                      the command-line tool (the reference domains)
 #   P/bin/rill-domaingen            the domain generator (rill::domaingen, run by rill_add_domain())
+#   P/lib/librill_tools*.a, librill_bench_*.a, P/include/rill/{tools,bench/e2e}/
+#                                   rill::tools, for a domain's own tool binary (component tools,
+#                                   rillToolsTargets.cmake; needs libpq for the PostgreSQL baseline)
+#   P/share/rill/*.sh               the scripts those tools run (throwaway PostgreSQL, latency plot)
 include(CMakePackageConfigHelpers)
 
 set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections)
@@ -35,6 +39,23 @@ install(FILES ${RILL_GENERATED_ROOT}/rill/codecs/envelope_generated.h ${RILL_GEN
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/codecs)
 
 install(EXPORT rillTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
+
+# The tools as a library (component tools): their own export set, so a project that does not ask
+# for them needs none of their dependencies (libpq).
+if(TARGET rill_tools)
+  set(RILL_TOOLS_TARGETS rill_tools rill_tools_inspect rill_tools_recover rill_tools_replay rill_tools_demo
+                         rill_tools_bench rill_tools_crashtest rill_bench_e2e rill_bench_baselines)
+  install(TARGETS ${RILL_TOOLS_TARGETS} EXPORT rillToolsTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT rillToolsTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/tools/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/tools
+          FILES_MATCHING PATTERN "*.h")
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/bench/e2e/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/bench/e2e
+          FILES_MATCHING PATTERN "*.h")
+  install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/pg-throwaway.sh ${PROJECT_SOURCE_DIR}/scripts/plot-latency.sh
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/rill)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rillConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/rillConfig.cmake
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)

@@ -80,7 +80,7 @@ class CommandProcessor {
   using Stores = AggregateStores<D>;
   // A single-kind domain's store (with several kinds: store<K>(), stores()).
   using Store = AggregateStore<KindAt<D, 0>>;
-  using Index = Store::Index;
+  using Index = typename Store::Index;
   static constexpr Index kNone = Store::kNone;
   static constexpr bool kSingleKind = kKindCount<D> == 1;
 

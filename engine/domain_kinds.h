@@ -215,7 +215,7 @@ template <typename D>
 constexpr std::size_t KindIndexOf(const void* kind) noexcept {
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     std::size_t k = kNoKind;
-    ((kind == KindTagOf<KindAt<D, I>>() ? (k = I, true) : false) || ...);
+    (void)((kind == KindTagOf<KindAt<D, I>>() ? (k = I, true) : false) || ...);  // void: clang -Wunused-value
     return k;
   }
   (std::make_index_sequence<kKindCount<D>>{});
@@ -232,10 +232,10 @@ constexpr decltype(auto) WithKind(std::size_t k, F&& f) {
     return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
       using R = decltype(f(std::integral_constant<std::size_t, 0>{}));
       if constexpr (std::is_void_v<R>) {
-        ((k == I ? (f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
+        (void)((k == I ? (f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
       } else {
         R r{};
-        ((k == I ? (r = f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
+        (void)((k == I ? (r = f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
         return r;
       }
     }

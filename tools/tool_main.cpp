@@ -1,7 +1,9 @@
-// rill: the command-line tool. This is the only file that includes CLI11 (heavy to compile), so
+// The command line of rill's tools (RunToolMain, domain_tools.h; a tool's main() calls it
+// through Main in tool_main.h). This is the only file that includes CLI11 (heavy to compile), so
 // every subcommand's flags live here (past 400 lines on purpose: one TU pays for CLI11 once):
 // it parses options into plain structs and calls the subcommands' functions, which live in
-// their own files (tools/inspect/...). Add a command group with its own Add<Group>(app, &exit).
+// their own files (tools/inspect/...), or the chosen domain's (DomainTools). Add a command group
+// with its own Add<Group>(app, ...).
 //
 // Exit codes (tools/README.md): 0 ok, 1 problems found / the run failed, 2 usage error,
 // 3 cannot read the input.
@@ -17,17 +19,44 @@
 #include <vector>
 
 #include "rill/base/crc32c.h"
-#include "rill/tools/bench/bench_command.h"
-#include "rill/tools/crashtest/crashtest_command.h"
-#include "rill/tools/demo/demo_command.h"
+#include "rill/tools/domain_tools.h"
 #include "rill/tools/inspect/inspect_dump.h"
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
 #include "rill/tools/inspect/inspect_verify.h"
 #include "rill/tools/recover/recover_command.h"
-#include "rill/tools/replay/replay_command.h"
 
+namespace rill::tools {
 namespace {
+
+// The tool's name in errors ("rill", "inventory-rill"): set once by RunToolMain.
+std::string program_name = "rill";
+
+// The domains this tool was built with, and the --domain flag that picks one of them.
+class Domains {
+ public:
+  explicit Domains(std::vector<std::unique_ptr<DomainTools>> list) : list_(std::move(list)) {}
+  std::vector<std::string> Names() const {
+    std::vector<std::string> names;
+    for (const auto& d : list_) names.push_back(d->name());
+    return names;
+  }
+  std::string NameList() const {
+    std::string s;
+    for (const auto& d : list_) s += (s.empty() ? "" : ", ") + d->name();
+    return s;
+  }
+  // The named domain; "" is the first (the tool's default).
+  const DomainTools& Get(const std::string& name) const {
+    for (const auto& d : list_)
+      if (d->name() == name) return *d;
+    return *list_.front();
+  }
+  const std::vector<std::unique_ptr<DomainTools>>& list() const noexcept { return list_; }
+
+ private:
+  std::vector<std::unique_ptr<DomainTools>> list_;
+};
 
 constexpr const char* kExitCodes =
     "\nExit codes: 0 ok, 1 problems found (damage, undecodable events), 2 usage error,\n"
@@ -124,7 +153,7 @@ CLI::Validator NonEmpty(const char* what) {
 int PrintUsageError(const CLI::App& app, const CLI::ParseError& e) {
   // The deepest subcommand that was recognised is where the error is.
   const CLI::App* at = &app;
-  std::string path = "rill";
+  std::string path = program_name;
   std::vector<std::string> rest = app.remaining();
   while (!at->get_subcommands().empty()) {
     at = at->get_subcommands().front();
@@ -158,6 +187,19 @@ int PrintUsageError(const CLI::App& app, const CLI::ParseError& e) {
   return 2;
 }
 
+// --stream ID or KIND:ID (tools/inspect/stream_key.h), with what is wrong with another value.
+CLI::Validator StreamSelectorValidator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (inspect::ParseStreamSelector(v)) return "";
+        const bool negative = v.rfind('-') != std::string::npos && v.find_first_of("0123456789") != std::string::npos &&
+                              v[v.rfind(':') == std::string::npos ? 0 : v.rfind(':') + 1] == '-';
+        return "'" + v + "' is " + (negative ? "negative" : "not a stream") +
+               ": give its id (42) or KIND:ID (Order:17)";
+      },
+      "ID|KIND:ID");
+}
+
 // `rill demo --dir`: a path that exists must be a directory (RunDemo would otherwise fail deep
 // in the engine's open; bench and crashtest check this themselves).
 bool IsNonDirectory(const std::string& path) {
@@ -165,26 +207,34 @@ bool IsNonDirectory(const std::string& path) {
   return !path.empty() && ::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-void AddVersion(CLI::App& app) {
-  auto* version = app.add_subcommand("version", "Print the version and the build's capabilities");
+void AddVersion(CLI::App& app, const Domains& domains) {
+  auto* version = app.add_subcommand("version", "Print the version, the build's capabilities and the domains");
   version->footer(Footer("rill version"));
-  version->callback([] {
-    std::printf("rill %s\ncrc32c: %s\n", RILL_VERSION,
-                rill::crc32c::IsHardwareAccelerated() ? "sse4.2 (hardware)" : "portable (slicing-by-8)");
+  version->callback([&domains] {
+    std::printf("%s (rill %s)\ncrc32c: %s\ndomains: %s\n", program_name.c_str(), RILL_VERSION,
+                rill::crc32c::IsHardwareAccelerated() ? "sse4.2 (hardware)" : "portable (slicing-by-8)",
+                domains.NameList().c_str());
   });
+}
+
+// --domain NAME on a subcommand: one of the tool's domains (the first when omitted).
+CLI::Option* AddDomainOption(CLI::App* sub, const Domains& domains, std::string* name, const char* names = "--domain") {
+  return sub
+      ->add_option(names, *name, "The domain: " + domains.NameList() + " (default: " + domains.Names().front() + ")")
+      ->check(OneOf(domains.Names()));
 }
 
 // The options structs outlive parsing: CLI11 writes into them, the callbacks read them.
 struct InspectOptions {
-  rill::tools::inspect::InfoOptions info;
-  rill::tools::inspect::DumpOptions dump;
-  rill::tools::inspect::VerifyOptions verify;
-  rill::tools::inspect::StatsOptions stats;
+  inspect::InfoOptions info;
+  inspect::DumpOptions dump;
+  inspect::VerifyOptions verify;
+  inspect::StatsOptions stats;
   std::string stream;
 };
 
 void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
-  namespace ti = rill::tools::inspect;
+  namespace ti = inspect;
   auto* inspect = app.add_subcommand(
       "inspect", "Read a journal without the writer's lock (works beside a live writer, in another process)");
   inspect->require_subcommand(1);
@@ -214,16 +264,7 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
   auto* stream =
       dump->add_option("--stream", o.stream,
                        "Only this stream: its id, or KIND:ID (Order:17) when the domain has several aggregate kinds")
-          ->check(CLI::Validator(
-              [](std::string& v) -> std::string {
-                if (rill::tools::inspect::ParseStreamSelector(v)) return "";
-                const bool negative = v.rfind('-') != std::string::npos &&
-                                      v.find_first_of("0123456789") != std::string::npos &&
-                                      v[v.rfind(':') == std::string::npos ? 0 : v.rfind(':') + 1] == '-';
-                return "'" + v + "' is " + (negative ? "negative" : "not a stream") +
-                       ": give its id (42) or KIND:ID (Order:17)";
-              },
-              "ID|KIND:ID"));
+          ->check(StreamSelectorValidator());
   dump->add_option("--type", o.dump.type, "Only this event type (bank.Deposited, or rill.bank.Deposited)")
       ->check(NonEmpty("an event type such as bank.Deposited, or omit --type for every type"));
   dump->add_option("--limit", o.dump.limit, "Stop after N events (also ends --follow)")
@@ -237,7 +278,7 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
       "rill inspect dump /var/lib/bank/journal --json --type bank.Deposited --from 2026-11-23T01:00:00Z --limit 10\n"
       "  rill inspect dump /var/lib/bank/journal --stream 42 --follow"));
   dump->callback([&o, stream, exit_code] {
-    if (stream->count() > 0) o.dump.stream = rill::tools::inspect::ParseStreamSelector(o.stream);
+    if (stream->count() > 0) o.dump.stream = inspect::ParseStreamSelector(o.stream);
     *exit_code = ti::RunDump(o.dump, stdout, stderr);
   });
 
@@ -255,36 +296,41 @@ void AddInspect(CLI::App& app, InspectOptions& o, int* exit_code) {
   stats->callback([&o, exit_code] { *exit_code = ti::RunStats(o.stats, stdout, stderr); });
 }
 
-void AddDemo(CLI::App& app, rill::tools::DemoOptions& o, int* exit_code) {
+void AddDemo(CLI::App& app, const Domains& domains, DemoOptions& o, int* exit_code) {
   auto* demo = app.add_subcommand(
       "demo",
-      "Run the bank workload on the engine for a few seconds (with a balances projector), then inspect and replay "
+      "Run the domain's workload on the engine for a few seconds (with a projector), then inspect and replay "
       "its journal");
+  AddDomainOption(demo, domains, &o.domain);
   demo->add_option("--dir", o.dir, "Where to write the journal (default: a temporary directory, removed afterwards)")
       ->check(NonEmpty("a directory, or omit --dir for a temporary one"));
   demo->add_flag("--keep", o.keep, "Keep the temporary journal and print where it is");
   demo->add_option("--seconds", o.seconds, "How long producers submit commands")
       ->check(Decimal(0.1, 3600.0, "seconds"));
   demo->add_option("--producers", o.producers, "Producer threads")->transform(Whole(1, 64));
-  demo->add_option("--accounts", o.accounts, "Bank accounts")->transform(Whole(2, 1 << 24));
+  demo->add_option("--aggregates,--accounts", o.aggregates,
+                   "How many aggregates the workload spreads over (bank: accounts)")
+      ->transform(Whole(2, 1 << 24));
   demo->add_option("--durability", o.durability, "Journal durability policy")
       ->check(OneOf({"none", "batch", "interval"}));
   demo->footer(Footer("rill demo --seconds 5 --durability none --dir ./demo-data"));
-  demo->callback([&o, exit_code] {
+  demo->callback([&domains, &o, exit_code] {
     if (IsNonDirectory(o.dir)) {  // RunDemo would fail later, deep in the engine's open
       std::fprintf(stderr, "rill demo: %s is not a directory: pass a directory (or a path to create) with --dir\n",
                    o.dir.c_str());
       *exit_code = 3;  // like a directory that cannot be created (tools/README.md)
       return;
     }
-    *exit_code = rill::tools::RunDemo(o, stdout, stderr);
+    const DomainTools& domain = domains.Get(o.domain);
+    o.domain = domain.name();
+    *exit_code = domain.Demo(o, stdout, stderr);
   });
 }
 
-void AddBench(CLI::App& app, rill::tools::BenchOptions& o, int* exit_code) {
+void AddBench(CLI::App& app, const Domains& domains, BenchOptions& o, int* exit_code) {
   auto* b = app.add_subcommand(
       "bench", "Measure the engine end to end (throughput, latency percentiles, per stage), with same-run baselines");
-  b->add_option("--workload", o.workload, "bank or blog")->check(OneOf({"bank", "blog"}));
+  AddDomainOption(b, domains, &o.domain, "--domain,--workload");
   b->add_option("--producers", o.producers, "Producer threads")->transform(Whole(1, 256));
   b->add_option("--durability", o.durability, "Journal durability policy")->check(OneOf({"none", "batch", "interval"}));
   b->add_option("--projectors", o.projectors, "Projector threads (0 = none); the first one feeds --ack applied")
@@ -303,7 +349,9 @@ void AddBench(CLI::App& app, rill::tools::BenchOptions& o, int* exit_code) {
       ->transform(Whole(1, 1 << 20));
   b->add_option("--rate", o.rate, "Open loop at this many commands/s in total (latency from the intended send time)")
       ->check(Decimal(1, 1e9, "commands/s", "omit --rate for a closed loop"));
-  b->add_option("--accounts", o.accounts, "Bank accounts (blog: posts)")->transform(Whole(2, 1 << 24));
+  b->add_option("--aggregates,--accounts", o.aggregates,
+                "How many aggregates the workload spreads over (bank: accounts)")
+      ->transform(Whole(2, 1 << 24));
   b->add_option("--seed", o.seed, "Workload seed")->transform(Whole(0, kMaxU64));
   b->add_option("--commands", o.commands, "Each producer sends exactly N commands instead of --seconds")
       ->transform(Whole(1, kMaxU64, "omit --commands to run for --seconds"));
@@ -317,10 +365,14 @@ void AddBench(CLI::App& app, rill::tools::BenchOptions& o, int* exit_code) {
   b->footer(Footer(
       "rill bench --durability batch --ack durable --seconds 5 --baselines --json bench.json --plot latency.svg\n"
       "  rill bench --rate 1000000 --ack journaled --pin 0,1"));
-  b->callback([&o, exit_code] { *exit_code = rill::tools::RunBench(o, stdout, stderr); });
+  b->callback([&domains, &o, exit_code] {
+    const DomainTools& domain = domains.Get(o.domain);
+    o.domain = domain.name();
+    *exit_code = domain.Bench(o, stdout, stderr);
+  });
 }
 
-void AddRecover(CLI::App& app, rill::tools::RecoverOptions& o, int* exit_code) {
+void AddRecover(CLI::App& app, RecoverOptions& o, int* exit_code) {
   auto* r = app.add_subcommand(
       "recover",
       "Show what the writer's recovery will do to a journal (dry run), or salvage a damaged one (--salvage)");
@@ -332,36 +384,52 @@ void AddRecover(CLI::App& app, rill::tools::RecoverOptions& o, int* exit_code) {
       Footer("rill recover /var/lib/bank/journal && rill recover /var/lib/bank/journal --salvage\n"
              "\nExit codes here: 0 nothing to do, or salvaged; 1 damaged (dry run) or salvage cannot help;\n"
              "2 usage error; 3 cannot read the input, or a writer holds the journal."));
-  r->callback([&o, exit_code] { *exit_code = rill::tools::RunRecover(o, stdout, stderr); });
+  r->callback([&o, exit_code] { *exit_code = RunRecover(o, stdout, stderr); });
 }
 
-void AddReplay(CLI::App& app, rill::tools::ReplayOptions& o, int* exit_code) {
+void AddReplay(CLI::App& app, const Domains& domains, ReplayOptions& o, int* exit_code) {
   auto* replay = app.add_subcommand(
       "replay", "Rebuild the aggregate state from a journal (as of its end, a position or a time) and summarize it");
   replay->add_option("DIR", o.dir, "Journal directory")->required()->check(NonEmpty("the journal's directory"));
-  replay->add_option("--domain", o.domain, "The journal's domain")->check(OneOf({"bank", "blog"}));
+  auto* domain_option = AddDomainOption(replay, domains, &o.domain);
+  domain_option->description("The journal's domain: " + domains.NameList() +
+                             " (default: the one whose schema reads the journal)");
   replay
       ->add_option("--until", o.until,
                    "Stop after this position, or at this ISO-8601 time (2026-11-23T01:02:03Z); must not be "
                    "before the journal's first event")
       ->check(NonEmpty("a position (1200) or an ISO-8601 time (2026-11-23T01:02:03Z), or omit --until"));
   replay->add_flag("--verify", o.verify, "Exit 1 at the first digest record that differs from the replayed state");
-  replay->add_flag("--json", o.json, "One JSON object: counts, speed, digest, state summary");
-  static std::uint64_t account_id = 0;  // outlives parsing, like the options structs
-  auto* account = replay->add_option("--account", account_id, "Bank: also print this account's balance")
-                      ->transform(Whole(0, kMaxU64));
+  replay->add_flag("--json", o.json, "One JSON object: counts per kind, speed, digest, state summary");
+  replay
+      ->add_option("--stream", o.stream,
+                   "Also print this aggregate's version and state: its id, or KIND:ID (Order:17) when the domain "
+                   "has several aggregate kinds")
+      ->check(StreamSelectorValidator());
   replay->footer(
-      Footer("rill replay /var/lib/bank/journal --until 2026-11-23T01:00:00Z --account 42\n"
+      Footer("rill replay /var/lib/bank/journal --until 2026-11-23T01:00:00Z --stream 42\n"
              "  rill replay /var/lib/bank/journal --verify --json"));
-  replay->callback([&o, account, exit_code] {
-    if (account->count() > 0) o.account = account_id;
-    *exit_code = rill::tools::RunReplay(o, stdout, stderr);
+  replay->callback([&domains, &o, domain_option, exit_code] {
+    const DomainTools* domain = &domains.Get(o.domain);
+    if (domain_option->count() == 0) {
+      // The journal says whose it is: the first domain whose schema reads it (else the first,
+      // whose refusal names the journal's schema fingerprint).
+      for (const auto& d : domains.list())
+        if (d->ReadsJournal(o.dir)) {
+          domain = d.get();
+          break;
+        }
+    }
+    o.domain = domain->name();
+    *exit_code = domain->Replay(o, stdout, stderr);
   });
 }
 
-void AddCrashtest(CLI::App& app, rill::tools::crashtest::CrashtestOptions& o, int* exit_code) {
+void AddCrashtest(CLI::App& app, const Domains& domains, crashtest::CrashtestOptions& o, int* exit_code) {
   auto* ct = app.add_subcommand(
-      "crashtest", "Kill -9 a bank workload at random moments, recover, and verify nothing acknowledged was lost");
+      "crashtest",
+      "Kill -9 the domain's workload at random moments, recover, and verify nothing acknowledged was lost");
+  AddDomainOption(ct, domains, &o.domain);
   ct->add_option("--kills", o.kills, "Rounds: each child is killed with SIGKILL, then the journal is verified")
       ->transform(Whole(1, 100000));
   // 0 is CrashtestOptions' "pick one": given on the command line it would silently not replay.
@@ -378,7 +446,8 @@ void AddCrashtest(CLI::App& app, rill::tools::crashtest::CrashtestOptions& o, in
   ct->add_option("--max-ms", o.max_ms, "Longest run of a child between its start-up and the kill")
       ->transform(Whole(0, 600000));
   ct->add_option("--producers", o.producers, "Producer threads in each child")->transform(Whole(1, 64));
-  ct->add_option("--accounts", o.accounts, "Bank accounts the workload moves money between")
+  ct->add_option("--aggregates,--accounts", o.aggregates,
+                 "How many aggregates the workload spreads over (few: commands contend; bank: accounts)")
       ->transform(Whole(2, 1000000));
   ct->add_option("--rate", o.rate, "Most commands per second a child submits (0: unlimited)")
       ->transform(Whole(0, 100'000'000));
@@ -398,29 +467,38 @@ void AddCrashtest(CLI::App& app, rill::tools::crashtest::CrashtestOptions& o, in
              "  rill crashtest --kills 20 --durability batch --seed 42   # replay a printed seed\n"
              "\nExit codes here: 0 every round verified, 1 a violation (the first is printed), 2 usage error,\n"
              "3 cannot start (directory, child process, or the first child cannot open a journal)."));
-  ct->callback([&o, exit_code] { *exit_code = rill::tools::crashtest::RunCrashtest(o, stdout, stderr); });
+  ct->callback([&domains, &o, exit_code] {
+    const DomainTools& domain = domains.Get(o.domain);
+    o.domain = domain.name();
+    o.program = program_name;  // names the tool in messages and the replay line
+    *exit_code = domain.Crashtest(o, stdout, stderr);
+  });
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"rill: an embeddable engine for fast event-sourced CQRS services"};
+int RunToolMain(int argc, char** argv, const char* program, std::vector<std::unique_ptr<DomainTools>> list) {
+  program_name = program;
+  const Domains domains(std::move(list));
+  CLI::App app{std::string(program) + ": rill's tools for " + domains.NameList() +
+               " (rill: an embeddable engine for fast event-sourced CQRS services)"};
   app.require_subcommand(1);
   app.footer(kExitCodes);
   int exit_code = 0;
+  // The options structs outlive parsing: CLI11 writes into them, the callbacks read them.
   auto inspect_options = std::make_unique<InspectOptions>();
-  AddVersion(app);
+  AddVersion(app, domains);
   AddInspect(app, *inspect_options, &exit_code);
-  rill::tools::DemoOptions demo_options;
-  AddDemo(app, demo_options, &exit_code);
-  auto bench_options = std::make_unique<rill::tools::BenchOptions>();
-  AddBench(app, *bench_options, &exit_code);
-  auto crashtest_options = std::make_unique<rill::tools::crashtest::CrashtestOptions>();
-  AddCrashtest(app, *crashtest_options, &exit_code);
-  rill::tools::ReplayOptions replay_options;
-  AddReplay(app, replay_options, &exit_code);
-  rill::tools::RecoverOptions recover_options;
-  AddRecover(app, recover_options, &exit_code);
+  auto demo_options = std::make_unique<DemoOptions>();
+  AddDemo(app, domains, *demo_options, &exit_code);
+  auto bench_options = std::make_unique<BenchOptions>();
+  AddBench(app, domains, *bench_options, &exit_code);
+  auto crashtest_options = std::make_unique<crashtest::CrashtestOptions>();
+  AddCrashtest(app, domains, *crashtest_options, &exit_code);
+  auto replay_options = std::make_unique<ReplayOptions>();
+  AddReplay(app, domains, *replay_options, &exit_code);
+  auto recover_options = std::make_unique<RecoverOptions>();
+  AddRecover(app, *recover_options, &exit_code);
 
   try {
     app.parse(argc, argv);
@@ -430,3 +508,5 @@ int main(int argc, char** argv) {
   }
   return exit_code;
 }
+
+}  // namespace rill::tools

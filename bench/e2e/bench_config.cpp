@@ -15,12 +15,6 @@ std::optional<int> ParseInt(std::string_view s) {
 
 }  // namespace
 
-std::optional<Workload> ParseWorkload(std::string_view name) noexcept {
-  if (name == "bank") return Workload::kBank;
-  if (name == "blog") return Workload::kBlog;
-  return std::nullopt;
-}
-
 std::optional<journal::Durability> ParseDurability(std::string_view name) noexcept {
   if (name == "none") return journal::Durability::kNone;
   if (name == "batch") return journal::Durability::kBatch;
@@ -69,7 +63,7 @@ std::string BenchConfig::Validate() const {
   if (rate < 0) return "--rate must be positive (or 0 for a closed loop)";
   if (ack == engine::AckLevel::kApplied && projectors == 0)
     return "--ack applied needs a projector to wait for: --projectors 1 or more";
-  if (accounts < 2) return "--accounts must be at least 2";
+  if (aggregates < 1) return "--aggregates must be at least 1";
   return {};
 }
 

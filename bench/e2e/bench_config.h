@@ -1,13 +1,14 @@
-// rill/bench/e2e/bench_config.h: what one `rill bench` run measures: the workload, the
-// engine's knobs, the load (closed or open loop) and where the journal goes.
+// rill/bench/e2e/bench_config.h: what one `rill bench` run measures: the engine's knobs, the
+// load (closed or open loop), how many aggregates the workload spreads over and where the
+// journal goes. The domain is not here: it is the workload type W of RunEngineBench<W>.
 //
 //   rill::bench::BenchConfig c;
-//   c.workload = rill::bench::Workload::kBank;
+//   c.domain = "inventory";                              // its name, for the report
 //   c.durability = rill::journal::Durability::kBatch;   // acknowledged after group commit
 //   c.ack = rill::engine::AckLevel::kDurable;
 //   c.rate = 1'000'000;                                  // open loop; 0 = closed loop
 //   if (std::string why = c.Validate(); !why.empty()) usage_error(why);
-//   auto report = rill::bench::RunEngineBench(c);         // bench_driver.h
+//   auto report = rill::bench::RunEngineBench<InventoryWorkload>(c);   // bench_driver_impl.h
 //
 // Thread safety: plain values.
 #pragma once
@@ -24,9 +25,6 @@
 
 namespace rill::bench {
 
-enum class Workload : std::uint8_t { kBank, kBlog };
-
-constexpr const char* WorkloadName(Workload w) noexcept { return w == Workload::kBank ? "bank" : "blog"; }
 constexpr const char* DurabilityName(journal::Durability d) noexcept {
   switch (d) {
     case journal::Durability::kNone:
@@ -39,14 +37,15 @@ constexpr const char* DurabilityName(journal::Durability d) noexcept {
   return "unknown";
 }
 
-std::optional<Workload> ParseWorkload(std::string_view name) noexcept;
 std::optional<journal::Durability> ParseDurability(std::string_view name) noexcept;
 std::optional<engine::AckLevel> ParseAckLevel(std::string_view name) noexcept;
 // "0,1", "0-3", "2,0-1": CPUs in the order threads take them. nullopt on a malformed list.
 std::optional<std::vector<int>> ParseCpuList(std::string_view list);
 
 struct BenchConfig {
-  Workload workload = Workload::kBank;
+  // The domain's name (the tool's --domain), for the summary and the JSON; the workload itself
+  // is RunEngineBench's template argument.
+  std::string domain;
   int producers = 1;
   journal::Durability durability = journal::Durability::kNone;
   std::uint32_t sync_interval_ms = 10;  // durability interval
@@ -65,8 +64,8 @@ struct BenchConfig {
   // Closed loop: each producer keeps up to `inflight` commands outstanding. Open loop: the
   // most outstanding per producer before it must wait (a stall then shows in latency).
   int inflight = 256;
-  double rate = 0;                   // open loop: commands/s offered in total (split evenly); 0 = closed loop
-  std::uint64_t accounts = 100'000;  // bank accounts, or blog posts
+  double rate = 0;                     // open loop: commands/s offered in total (split evenly); 0 = closed loop
+  std::uint64_t aggregates = 100'000;  // tools::WorkloadOptions::aggregates: how many the commands spread over
   std::uint64_t seed = 1;
   // > 0: each producer sends exactly this many commands (tests), instead of `seconds`.
   std::uint64_t commands_per_producer = 0;

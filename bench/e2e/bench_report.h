@@ -6,7 +6,8 @@
 //   rill::bench::WriteJson(report, baselines, json_file);
 //
 // JSON keys (stable; tests check them): throughput_per_s, latency_ns {p50, p90, p99, p999,
-// max, min, mean, count}, config {..., cpus}, stages_ns {ring_wait, apply, journal_commit,
+// max, min, mean, count}, config {workload (the domain's name), aggregates (also as its old
+// name accounts), ..., cpus}, stages_ns {ring_wait, apply, journal_commit,
 // projection}, counts, checks, baselines {mutex, postgres_per_txn, postgres_copy}: each
 // {available, throughput_per_s, ratio, ...} or {available: false, reason}. Empty when the run
 // had no --baselines.
@@ -42,6 +43,8 @@ void PrintSummary(const EngineBenchReport& r, std::span<const BaselineResult> ba
 void WriteJson(const EngineBenchReport& r, std::span<const BaselineResult> baselines, std::FILE* out);
 
 std::string JsonEscape(std::string_view s);
+// The domain's name as the summary and the JSON show it (config.domain, or "unnamed domain").
+std::string DomainLabel(const BenchConfig& c);
 // "1.23 us", "456 ns", "7.8 ms": for the readable summary.
 std::string FormatNs(std::uint64_t ns);
 

@@ -10,12 +10,21 @@
 #include <cstdio>
 #include <cstdlib>
 
-#ifndef RILL_PG_THROWAWAY_SCRIPT
-#define RILL_PG_THROWAWAY_SCRIPT "scripts/pg-throwaway.sh"
+#include <filesystem>
+#include <system_error>
+
+#include "rill/bench/e2e/script_path.h"
+
+// The source tree's copy (bench/CMakeLists.txt); installed tools find theirs under share/rill.
+#ifndef RILL_SOURCE_PG_THROWAWAY_SCRIPT
+#define RILL_SOURCE_PG_THROWAWAY_SCRIPT nullptr
 #endif
 
 namespace rill::bench {
 namespace {
+
+constexpr ScriptLocation kScript{
+    .env = "RILL_PG_THROWAWAY_SCRIPT", .source_path = RILL_SOURCE_PG_THROWAWAY_SCRIPT, .name = "pg-throwaway.sh"};
 
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
@@ -61,11 +70,15 @@ Result<int> FreeLoopbackPort() {
 
 }  // namespace
 
-std::string PostgresServer::DefaultScript() { return RILL_PG_THROWAWAY_SCRIPT; }
+std::string PostgresServer::DefaultScript() { return FindScript(kScript); }
 
 Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const PostgresServerOptions& options) {
   const std::string script = options.script.empty() ? DefaultScript() : options.script;
   if (options.directory.empty()) return Status::InvalidArgument("PostgresServer: no directory given");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(script, ec))
+    return Status::NotFound("the throwaway-server script " + script + " does not exist" +
+                            (options.script.empty() ? " (" + ScriptSearchNote(kScript) + ")" : std::string()));
   int port = options.port;
   if (port == 0) {
     Result<int> free_port = FreeLoopbackPort();

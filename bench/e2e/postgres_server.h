@@ -1,6 +1,7 @@
 // rill/bench/e2e/postgres_server.h: a throwaway PostgreSQL for the postgres baseline, started
 // by scripts/pg-throwaway.sh in a directory of its own, bound to 127.0.0.1, and stopped when
-// this object goes away.
+// this object goes away. The script is found at run time (script_path.h): $RILL_PG_THROWAWAY_SCRIPT,
+// else the source tree's, else <executable's dir>/../share/rill/pg-throwaway.sh.
 //
 //   auto server = rill::bench::PostgresServer::Start({.directory = tmp});   // port: a free one
 //   if (!server.ok()) {                       // NotFound: no server binaries; else why it failed
@@ -24,13 +25,13 @@ struct PostgresServerOptions {
   // so use a directory directly under /tmp. Created when missing; never removed by this class.
   std::string directory{};
   int port = 0;          // 0: a free loopback port, chosen here
-  std::string script{};  // empty: the repository's scripts/pg-throwaway.sh
+  std::string script{};  // empty: DefaultScript()
 };
 
 class PostgresServer {
  public:
-  // NotFound when the PostgreSQL server binaries are not installed; Unavailable (with the
-  // script's output) when the server could not be started for another reason.
+  // NotFound when the PostgreSQL server binaries or the script are not installed; Unavailable
+  // (with the script's output) when the server could not be started for another reason.
   static Result<std::unique_ptr<PostgresServer>> Start(const PostgresServerOptions& options);
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
@@ -43,6 +44,7 @@ class PostgresServer {
   // Fast shutdown; idempotent. An error says the server may still be running (and its pid).
   Status Stop();
 
+  // pg-throwaway.sh, found as script_path.h says.
   static std::string DefaultScript();
 
  private:

@@ -1,72 +1,92 @@
-#include "rill/bench/e2e/bank_workload.h"
+// The bank's workload (examples/bank/bank_workload.h) as the tools use it: the setup opens and
+// funds every account, producers' streams are deterministic per seed and producer, the mix
+// follows its percentages, the command ids of tools::CommandIds never collide, and drawing a
+// command allocates nothing.
+#include "rill/examples/bank/bank_workload.h"
 
 #include <catch2/catch.hpp>
 #include <set>
 #include <variant>
 
-#include "rill/bench/e2e/bank_ledger.h"
 #include "rill/engine/command_processor.h"
 #include "rill/tests/support/allocation_counter.h"
 
 namespace bank = rill::examples::bank;
-using rill::bench::BankCommandStream;
-using rill::bench::BankWorkloadOptions;
+using bank::BankWorkload;
+using Processor = rill::engine::CommandProcessor<bank::BankDomain>;
+using rill::tools::CommandIds;
+using rill::tools::WorkloadOptions;
+
+namespace {
+
+std::uint64_t Fingerprint(const bank::Command& c) { return Processor::FingerprintOf({}, c); }
+
+}  // namespace
 
 TEST_CASE("setup opens every account, then funds it", "[bench][workload]") {
-  const BankWorkloadOptions w{.accounts = 50, .initial_balance = 700};
-  const auto setup = rill::bench::SetupCommands(w);
+  const BankWorkload w({.aggregates = 50}, BankWorkload::Mix{.initial_balance = 700});
+  const auto setup = w.Setup();
   REQUIRE(setup.size() == 100);
-  rill::bench::BankLedger ledger;
+  const CommandIds ids{.setup = setup.size(), .producers = 1};
+  Processor p;
+  std::int64_t tally = 0;
+  struct {
+    std::uint64_t next = 1;
+    std::optional<std::uint64_t> operator()(std::span<const std::uint8_t>) { return next++; }
+  } sink;
   for (std::size_t i = 0; i < setup.size(); ++i) {
-    CHECK(setup[i].meta.command_id == i + 1);
-    CHECK(std::holds_alternative<bank::OpenAccount>(setup[i].command) == (i < 50));
-    REQUIRE(ledger.Apply(setup[i].command).decision.accepted());
+    CHECK(std::holds_alternative<bank::OpenAccount>(setup[i]) == (i < 50));
+    REQUIRE(p.Process({.command_id = ids.Setup(i)}, setup[i], 0, sink).accepted());
+    tally += w.Tally(setup[i]);
   }
-  CHECK(ledger.accounts().size() == 50);
-  CHECK(ledger.TotalBalance() == 50 * 700);
+  CHECK(p.aggregate_count() == 50);
+  CHECK(w.Total(rill::tools::StateView<bank::BankDomain>(p)) == 50 * 700);
+  CHECK(tally == 50 * 700);
+  CHECK(!w.CheckInvariants(rill::tools::StateView<bank::BankDomain>(p)).has_value());
 }
 
 TEST_CASE("streams are deterministic per seed and producer, with unique ids", "[bench][workload]") {
-  const BankWorkloadOptions w{.accounts = 20, .producers = 3, .seed = 99};
-  std::set<std::uint64_t> ids;
+  const WorkloadOptions o{.aggregates = 20, .producers = 3, .seed = 99};
+  const BankWorkload w(o);
+  const CommandIds ids{.setup = w.Setup().size(), .producers = 3};
+  std::set<std::uint64_t> seen;
   for (int p = 0; p < 3; ++p) {
-    BankCommandStream a(w, p), b(w, p);
-    for (int k = 0; k < 1000; ++k) {
-      const auto x = a.Next(), y = b.Next();
-      REQUIRE(x.meta.command_id == y.meta.command_id);
-      REQUIRE(rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, x.command) ==
-              rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, y.command));
-      REQUIRE(x.meta.command_id > 2 * w.accounts);  // never collides with the setup's ids
-      REQUIRE(ids.insert(x.meta.command_id).second);
+    BankWorkload::Producer a = w.MakeProducer(p), b = BankWorkload(o).MakeProducer(p);
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+      REQUIRE(Fingerprint(a.Next()) == Fingerprint(b.Next()));
+      const std::uint64_t id = ids.Produced(p, k);
+      REQUIRE(id > ids.setup);  // never collides with the setup's ids
+      REQUIRE(seen.insert(id).second);
+      int back_p = -1;
+      std::uint64_t back_k = 0;
+      REQUIRE(ids.Split(id, &back_p, &back_k));
+      REQUIRE((back_p == p && back_k == k));
     }
   }
   // Another seed gives another stream.
-  BankCommandStream a(w, 0), c({.accounts = 20, .producers = 3, .seed = 100}, 0);
+  BankWorkload::Producer a = w.MakeProducer(0),
+                         c = BankWorkload({.aggregates = 20, .producers = 3, .seed = 100}).MakeProducer(0);
   int same = 0;
-  for (int k = 0; k < 100; ++k) {
-    same += rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, a.Next().command) ==
-                    rill::engine::CommandProcessor<rill::bench::BankLedger::Domain>::FingerprintOf({}, c.Next().command)
-                ? 1
-                : 0;
-  }
+  for (int k = 0; k < 100; ++k) same += Fingerprint(a.Next()) == Fingerprint(c.Next()) ? 1 : 0;
   CHECK(same < 10);
 }
 
 TEST_CASE("the mix follows the configured percentages and stays in range", "[bench][workload]") {
-  const BankWorkloadOptions w{.accounts = 7, .deposit_percent = 30, .withdraw_percent = 20, .max_amount = 50};
-  BankCommandStream s(w, 0);
+  const BankWorkload w({.aggregates = 7},
+                       BankWorkload::Mix{.deposit_percent = 30, .withdraw_percent = 20, .max_amount = 50});
+  BankWorkload::Producer s = w.MakeProducer(0);
   int deposits = 0, withdrawals = 0, transfers = 0;
   const int n = 20'000;
   for (int k = 0; k < n; ++k) {
-    const auto c = s.Next();
-    if (const auto* d = std::get_if<bank::Deposit>(&c.command)) {
+    const bank::Command c = s.Next();
+    if (const auto* d = std::get_if<bank::Deposit>(&c)) {
       ++deposits;
       REQUIRE((d->account >= 1 && d->account <= 7 && d->amount >= 1 && d->amount <= 50));
-    } else if (const auto* wd = std::get_if<bank::Withdraw>(&c.command)) {
+    } else if (const auto* wd = std::get_if<bank::Withdraw>(&c)) {
       ++withdrawals;
       REQUIRE((wd->account >= 1 && wd->account <= 7));
     } else {
-      const auto& t = std::get<bank::Transfer>(c.command);
+      const auto& t = std::get<bank::Transfer>(c);
       ++transfers;
       REQUIRE((t.from >= 1 && t.from <= 7 && t.to >= 1 && t.to <= 7 && t.from != t.to));
     }
@@ -81,10 +101,11 @@ TEST_CASE("the mix follows the configured percentages and stays in range", "[ben
 }
 
 TEST_CASE("drawing commands allocates nothing", "[bench][workload]") {
-  BankCommandStream s({.accounts = 1000, .producers = 2}, 1);
+  const BankWorkload w({.aggregates = 1000, .producers = 2});
+  BankWorkload::Producer s = w.MakeProducer(1);
   std::uint64_t sum = 0;
   const long before = rill::test::ThreadAllocations();
-  for (int k = 0; k < 10'000; ++k) sum += s.Next().meta.command_id;
+  for (int k = 0; k < 10'000; ++k) sum += Fingerprint(s.Next());
   CHECK(rill::test::ThreadAllocations() - before == 0);
   CHECK(sum > 0);
 }

@@ -11,20 +11,28 @@ using namespace rill::tools::test;
 namespace {
 
 // Small enough to finish in well under a second on a busy machine.
-const std::string kSmall = "bench --accounts 200 --producers 1 --inflight 8 --ring-size 64 --commands 300 ";
+const std::string kSmall = "bench --aggregates 200 --producers 1 --inflight 8 --ring-size 64 --commands 300 ";
 
 }  // namespace
 
 TEST_CASE("cli: bad bench flags exit 2", "[tools][bench][cli]") {
   TempDir tmp;
   const char* const bad[] = {
-      "bench --workload nope",  "bench --durability sometimes",
-      "bench --ack synced",     "bench --ack applied --projectors 0",
-      "bench --ring-size 1000", "bench --max-batch 99999 --ring-size 1024",
-      "bench --pin 0,,1",       "bench --pin x",
-      "bench --producers 0",    "bench --seconds -1",
-      "bench --rate -5",        "bench --plot latency.txt",
-      "bench --no-such-flag",   "bench extra-argument",
+      "bench --domain nope",
+      "bench --workload nope",
+      "bench --durability sometimes",
+      "bench --ack synced",
+      "bench --ack applied --projectors 0",
+      "bench --ring-size 1000",
+      "bench --max-batch 99999 --ring-size 1024",
+      "bench --pin 0,,1",
+      "bench --pin x",
+      "bench --producers 0",
+      "bench --seconds -1",
+      "bench --rate -5",
+      "bench --plot latency.txt",
+      "bench --no-such-flag",
+      "bench extra-argument",
   };
   for (const char* args : bad) {
     const Output o = RunRill(tmp, args);
@@ -57,6 +65,18 @@ TEST_CASE("cli: a short bench run prints a summary and writes the JSON", "[tools
   CHECK(j["config"].has("cpus"));
   CHECK(j.has("baselines"));
   CHECK(j["counts"]["completed"].text == "300");
+  CHECK(j["config"]["workload"].text == "bank");  // the default domain, named as before
+}
+
+TEST_CASE("cli: bench --domain blog runs the blog's workload", "[tools][bench][cli]") {
+  TempDir tmp;
+  const Output o = RunRill(tmp, kSmall + "--domain blog --json " + tmp.Sub("bench.json"));
+  INFO(o.out << o.err);
+  REQUIRE(o.exit == 0);
+  CHECK(o.out.find("comments: accepted commands add") != std::string::npos);
+  Json j;
+  REQUIRE(JsonReader::Parse(ReadFile(tmp.Sub("bench.json")), &j));
+  CHECK(j["config"]["workload"].text == "blog");
 }
 
 TEST_CASE("cli: --json - puts only JSON on stdout", "[tools][bench][cli]") {
@@ -97,7 +117,7 @@ TEST_CASE("cli: --baselines reports mutex and PostgreSQL (or why not) with ratio
 
 TEST_CASE("cli: the demo runs the engine and inspects its journal", "[tools][demo][cli]") {
   TempDir tmp;
-  const Output o = RunRill(tmp, "demo --seconds 0.3 --accounts 200 --dir " + tmp.Sub("demo"));
+  const Output o = RunRill(tmp, "demo --seconds 0.3 --aggregates 200 --dir " + tmp.Sub("demo"));
   INFO(o.out << o.err);
   CHECK(o.exit == 0);
   CHECK(o.out.find("commands/s") != std::string::npos);

@@ -16,6 +16,8 @@ namespace {
 
 EngineBenchReport FakeReport() {
   EngineBenchReport r;
+  r.config.domain = "inventory";
+  r.config.aggregates = 321;
   r.cpus = 2;
   r.threads = 3;
   r.completed = r.submitted = 1000;
@@ -59,7 +61,9 @@ TEST_CASE("the JSON has the required keys and parses", "[bench][report]") {
   for (const char* k : {"p50", "p90", "p99", "p999", "max"}) CHECK(j["latency_ns"].has(k));
   CHECK(j["latency_ns"]["max"].text == "100000");
   CHECK(j["config"]["cpus"].text == "2");
-  CHECK(j["config"]["workload"].text == "bank");
+  CHECK(j["config"]["workload"].text == "inventory");  // the domain's name, under the old key
+  CHECK(j["config"]["aggregates"].text == "321");
+  CHECK(j["config"]["accounts"].text == "321");  // the old name, kept for existing readers
   CHECK(j["stages_ns"]["ring_wait"].kind == Json::Kind::kNull);
   CHECK(j["stages_ns"]["apply"]["p50"].text == "500");
   CHECK(j["baselines"]["mutex"]["throughput_per_s"].text == "100000.0");
@@ -84,7 +88,8 @@ TEST_CASE("the summary names every figure", "[bench][report]") {
   std::string s(8192, '\0');
   s.resize(std::fread(s.data(), 1, s.size(), f));
   std::fclose(f);
-  for (const char* w : {"commands/s", "p99.9", "ring wait", "apply", "journal commit", "projection", "checks"}) {
+  for (const char* w : {"rill bench: inventory", "commands/s", "p99.9", "ring wait", "apply", "journal commit",
+                        "projection", "checks"}) {
     INFO(w);
     CHECK(s.find(w) != std::string::npos);
   }

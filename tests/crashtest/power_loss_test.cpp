@@ -6,36 +6,30 @@
 #include <random>
 
 #include "crashtest_test_util.h"
-#include "rill/tools/crashtest/verifier.h"
 
 namespace {
 
 using namespace rill::tools::crashtest;
 using namespace rill::tools::crashtest::test;
-
-VerifyOptions CopyOptions(const std::string& dir, std::uint64_t synced) {
-  return {.journal = dir,
-          .segment_kib = kSegmentKib,
-          .durability = rill::journal::Durability::kBatch,
-          .synced_position = synced};
-}
+using rill::engine::AckLevel;
+using rill::journal::Durability;
 
 }  // namespace
 
 TEST_CASE("power loss: recovery keeps exactly the synced prefix, whatever follows it", "[crashtest][power_loss]") {
   TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kBatch);
+  Books<BankWorkload> books;
+  auto e = OpenEngine(tmp.Sub("j"), Durability::kBatch);
   // Enough commands for several 64 KiB segments, acknowledged durable (synced).
-  RunWorkload(*e, ledger, 3000, rill::engine::AckLevel::kDurable);
+  RunWorkload(*e, books, 3000, AckLevel::kDurable);
   const std::uint64_t end = e->committed_position();
   e.reset();
-  REQUIRE(ledger.max_durable_position() == end);
+  REQUIRE(books.ledger.max_durable_position() == end);
 
   // Cut points: the end, and batch ends of durable acks in the middle (earlier segments).
   std::vector<std::uint64_t> cuts = {end};
-  for (std::size_t i = 0; i < ledger.capacity(); i += 997) {
-    const Ledger::Entry* x = ledger.EntryAt(i);
+  for (std::uint64_t id = 1; id <= books.ledger.capacity(); id += 997) {
+    const Ledger::Entry* x = books.ledger.Find(id);
     if (x != nullptr && x->durable()) cuts.push_back(x->position);
   }
   REQUIRE(cuts.size() >= 3);
@@ -48,10 +42,10 @@ TEST_CASE("power loss: recovery keeps exactly the synced prefix, whatever follow
       REQUIRE(cut.ok());
       dropped_segments |= cut->segments_dropped > 0;
       torn |= cut->torn_batch;
-      const VerifyReport r = VerifyJournal(CopyOptions(copy, synced), ledger);
+      const VerifyReport r = books.Verify(copy, Durability::kBatch, synced);
       INFO("synced " << synced << ", " << cut->garbage_bytes << " bytes after the cut in " << cut->segment);
-      CHECK(!r.violation);
       INFO(r.violation.value_or(""));
+      CHECK(!r.violation);
       CHECK(r.committed_position == synced);
       CHECK(r.tail_cut_bytes > 0);  // the garbage was seen and cut
     }
@@ -63,10 +57,10 @@ TEST_CASE("power loss: recovery keeps exactly the synced prefix, whatever follow
 TEST_CASE("power loss: a synced position inside a batch cuts at its end, and nothing synced is refused",
           "[crashtest][power_loss]") {
   TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kBatch);
-  RunWorkload(*e, ledger, 0);
-  const auto t = Run(*e, ledger, Ledger::WorkloadId(1, 0), bk::Transfer{1, 2, 10}, rill::engine::AckLevel::kDurable);
+  Books<BankWorkload> books;
+  auto e = OpenEngine(tmp.Sub("j"), Durability::kBatch);
+  RunWorkload(*e, books, 0);
+  const auto t = Run(*e, books, FirstProduced<bk::Transfer>(books), AckLevel::kDurable);
   REQUIRE(t.accepted());
   REQUIRE(t.event_count() == 2);
   e.reset();
@@ -80,21 +74,21 @@ TEST_CASE("power loss: a synced position inside a batch cuts at its end, and not
 
 TEST_CASE("power loss: a lost durable acknowledgement is a violation", "[crashtest][power_loss]") {
   TempDir tmp("rill-crashtest");
-  Ledger ledger(kAccounts);
-  auto e = OpenEngine(tmp.Sub("j"), rill::journal::Durability::kBatch);
-  RunWorkload(*e, ledger, 20, rill::engine::AckLevel::kDurable);
+  Books<BankWorkload> books;
+  auto e = OpenEngine(tmp.Sub("j"), Durability::kBatch);
+  RunWorkload(*e, books, 20, AckLevel::kDurable);
   const std::uint64_t end = e->committed_position();
   e.reset();
   std::uint64_t earlier = 0;  // the last durable ack before the end
-  for (std::size_t i = 0; i < ledger.capacity(); ++i) {
-    const Ledger::Entry* x = ledger.EntryAt(i);
+  for (std::uint64_t id = 1; id <= books.ledger.capacity(); ++id) {
+    const Ledger::Entry* x = books.ledger.Find(id);
     if (x != nullptr && x->durable() && x->position < end) earlier = std::max(earlier, x->position);
   }
   REQUIRE(earlier > 0);
   std::mt19937_64 rng(2);
   // The disk lost synced data: the copy ends before what was acknowledged durable.
   REQUIRE(MakePowerLossCopy(tmp.Sub("j"), tmp.Sub("c"), earlier, rng).ok());
-  const VerifyReport r = VerifyJournal(CopyOptions(tmp.Sub("c"), end), ledger);
+  const VerifyReport r = books.Verify(tmp.Sub("c"), Durability::kBatch, end);
   REQUIRE(r.violation);
   CHECK_THAT(*r.violation, Catch::Contains("synced"));
 }

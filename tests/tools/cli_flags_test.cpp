@@ -63,7 +63,7 @@ TEST_CASE("cli flags: unsigned flags refuse negative numbers instead of wrapping
   Usage(tmp, "inspect dump" + j + " --limit -1", {"--limit", "'-1' is negative", "1 or more"});
   Usage(tmp, "inspect dump" + j + " --stream -1", {"--stream", "negative"});
   Usage(tmp, "inspect stats" + j + " --top -1", {"--top", "negative"});
-  Usage(tmp, "replay" + j + " --account -1", {"--account", "negative"});
+  Usage(tmp, "replay" + j + " --stream -1", {"--stream", "negative"});
   // Short runs if the flag were (wrongly) accepted.
   Usage(tmp, "crashtest --kills 1 --min-ms 0 --max-ms 20 --seed -1 --dir " + tmp.Sub("ct"), {"--seed", "negative"});
   Usage(tmp, "crashtest --segment-kib -1", {"--segment-kib", "negative"});
@@ -73,7 +73,8 @@ TEST_CASE("cli flags: unsigned flags refuse negative numbers instead of wrapping
   Usage(tmp, "bench --commands -1 --dir " + tmp.path(), {"--commands", "negative"});
   Usage(tmp, "bench --ring-size -1", {"--ring-size", "negative"});
   Usage(tmp, "bench --max-batch -1", {"--max-batch", "negative"});
-  Usage(tmp, "demo --accounts -1", {"--accounts", "negative"});
+  Usage(tmp, "demo --aggregates -1", {"--aggregates", "negative"});
+  Usage(tmp, "demo --accounts -1", {"--aggregates", "negative"});  // the old name, an alias
 }
 
 TEST_CASE("cli flags: numbers are decimal, in range, and overflow is an error", "[tools][cli][flags]") {
@@ -204,13 +205,13 @@ TEST_CASE("cli flags: replay --until before the journal's first event is an erro
   const std::string j = " " + tmp.Sub("bank");
   Usage(tmp, "replay" + j + " --until 2020-01-01",
         {"--until 2020-01-01T00:00:00Z is before the journal's first event", "the journal holds positions 1-"});
-  const Output end = RunRill(tmp, "replay" + j + " --until 1000000 --account 1");  // clamps at the end
+  const Output end = RunRill(tmp, "replay" + j + " --until 1000000 --stream 1");  // clamps at the end
   INFO(end.err);
   CHECK(end.exit == 0);
-  CHECK(end.out.find("account      1: balance 5") != std::string::npos);
+  CHECK(end.out.find("stream       Account 1: version 2, balance 5,") != std::string::npos);
   const Output two = RunRill(tmp, "replay" + j + " --until 2");
   CHECK(two.exit == 0);
-  CHECK(two.out.find("accounts     2 ") != std::string::npos);
+  CHECK(two.out.find("aggregates   2: Account 2\n") != std::string::npos);
 }
 
 TEST_CASE("cli flags: an unknown subcommand, flag or argument is named", "[tools][cli][flags]") {

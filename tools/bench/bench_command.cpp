@@ -7,17 +7,22 @@
 #include <system_error>
 #include <vector>
 
-#include "rill/bench/e2e/bench_driver.h"
 #include "rill/bench/e2e/bench_report.h"
-#include "rill/bench/e2e/mutex_baseline.h"
-#include "rill/bench/e2e/postgres_baseline.h"
 #include "rill/bench/e2e/postgres_server.h"
+#include "rill/bench/e2e/script_path.h"
+
+// The source tree's copy (tools/CMakeLists.txt); installed tools find theirs under share/rill.
+#ifndef RILL_SOURCE_PLOT_LATENCY_SCRIPT
+#define RILL_SOURCE_PLOT_LATENCY_SCRIPT nullptr
+#endif
 
 namespace rill::tools {
 namespace {
 
 namespace fs = std::filesystem;
 constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitCannotWrite = 3;
+constexpr bench::ScriptLocation kPlotScript{
+    .env = "RILL_PLOT_LATENCY_SCRIPT", .source_path = RILL_SOURCE_PLOT_LATENCY_SCRIPT, .name = "plot-latency.sh"};
 
 // A fresh directory under $TMPDIR (or /tmp), removed on destruction unless kept.
 class ScratchDir {
@@ -44,13 +49,11 @@ class ScratchDir {
 
 // Parses the string options into a BenchConfig; an empty string means OK, else the usage error.
 std::string ToConfig(const BenchOptions& o, bench::BenchConfig* c) {
-  const auto workload = bench::ParseWorkload(o.workload);
-  if (!workload) return "--workload must be bank or blog, not '" + o.workload + "'";
   const auto durability = bench::ParseDurability(o.durability);
   if (!durability) return "--durability must be none, batch or interval, not '" + o.durability + "'";
   const auto ack = bench::ParseAckLevel(o.ack);
   if (!ack) return "--ack must be accepted, journaled, durable or applied, not '" + o.ack + "'";
-  c->workload = *workload;
+  c->domain = o.domain;
   c->durability = *durability;
   c->ack = *ack;
   if (!o.pin.empty()) {
@@ -66,7 +69,7 @@ std::string ToConfig(const BenchOptions& o, bench::BenchConfig* c) {
   c->keep = o.keep;
   c->inflight = o.inflight;
   c->rate = o.rate;
-  c->accounts = o.accounts;
+  c->aggregates = o.aggregates;
   c->seed = o.seed;
   c->commands_per_producer = o.commands;
   if (!o.plot.empty() && !o.plot.ends_with(".png") && !o.plot.ends_with(".svg"))
@@ -87,24 +90,7 @@ struct Baselines {
   std::vector<std::pair<std::string, bench::LatencyHistogram>> histograms;  // for the plot
 };
 
-Baselines RunBaselines(const bench::BenchConfig& c, double seconds, std::FILE* progress) {
-  Baselines out;
-  if (c.workload != bench::Workload::kBank) {
-    for (const char* n : {"mutex", "postgres_per_txn", "postgres_copy"})
-      out.results.push_back(Unavailable(n, "the baselines run the bank workload only"));
-    return out;
-  }
-  const bench::BankWorkloadOptions workload{.accounts = c.accounts, .producers = c.producers, .seed = c.seed};
-
-  std::fprintf(progress, "baseline mutex: %.1f s...\n", seconds);
-  std::fflush(progress);
-  bench::MutexBaselineOptions mo;
-  mo.workload = workload;
-  mo.inflight = c.inflight;
-  mo.seconds = seconds;
-  mo.commands_per_producer = c.commands_per_producer;
-  mo.pin_threads = !c.pin_cpus.empty();
-  const bench::MutexBaselineReport m = bench::RunMutexBaseline(mo);
+bench::BaselineResult FromMutex(const bench::MutexBaselineReport& m) {
   bench::BaselineResult mr;
   mr.name = "mutex";
   mr.available = true;
@@ -113,8 +99,40 @@ Baselines RunBaselines(const bench::BenchConfig& c, double seconds, std::FILE* p
   mr.seconds = m.seconds;
   mr.commands = m.commands;
   mr.latency = m.latency.Summarize();
-  mr.detail = m.total_balance == m.expected_balance ? "money conserved" : "MONEY NOT CONSERVED";
-  out.results.push_back(mr);
+  mr.detail = (m.state_consistent ? "" : "INCONSISTENT: ") + m.check_detail;
+  return mr;
+}
+
+bench::BaselineResult FromPostgres(const std::string& name, const bench::PostgresBaselineReport& p) {
+  bench::BaselineResult pr;
+  pr.name = name;
+  pr.available = true;
+  pr.throughput_per_s = p.commands_per_s;
+  pr.events_per_s = p.events_per_s;
+  pr.seconds = p.seconds;
+  pr.commands = p.commands;
+  pr.latency = p.latency.Summarize();
+  pr.detail = std::to_string(p.transactions) + " transactions, " + std::to_string(p.events) + " rows, 1 client" +
+              (p.state_consistent ? "" : "; INCONSISTENT: " + p.check_detail);
+  return pr;
+}
+
+// The same workload (aggregates, producers, seed) on the mutex design, then on a throwaway
+// PostgreSQL (per transaction, then COPY); a baseline that cannot run says why.
+Baselines RunBaselines(const bench::BenchConfig& c, double seconds, const BenchSteps& steps, std::FILE* progress) {
+  Baselines out;
+  std::fprintf(progress, "baseline mutex: %.1f s...\n", seconds);
+  std::fflush(progress);
+  bench::MutexBaselineOptions mo;
+  mo.aggregates = c.aggregates;
+  mo.producers = c.producers;
+  mo.seed = c.seed;
+  mo.inflight = c.inflight;
+  mo.seconds = seconds;
+  mo.commands_per_producer = c.commands_per_producer;
+  mo.pin_threads = !c.pin_cpus.empty();
+  const bench::MutexBaselineReport m = steps.mutex(mo);
+  out.results.push_back(FromMutex(m));
   out.histograms.emplace_back("mutex", m.latency);
 
   // PostgreSQL: as root its files belong to the postgres user; a directory of its own in /tmp.
@@ -141,24 +159,17 @@ Baselines RunBaselines(const bench::BenchConfig& c, double seconds, std::FILE* p
     bench::PostgresBaselineOptions po;
     po.conninfo = (*server)->conninfo();
     po.mode = mode;
-    po.workload = workload;
+    po.aggregates = c.aggregates;
+    po.producers = c.producers;
+    po.seed = c.seed;
     po.seconds = seconds;
     po.commands = c.commands_per_producer;
-    auto p = bench::RunPostgresBaseline(po);
+    auto p = steps.postgres(po);
     if (!p.ok()) {
       out.results.push_back(Unavailable(name.c_str(), p.status().ToString()));
       continue;
     }
-    bench::BaselineResult pr;
-    pr.name = name;
-    pr.available = true;
-    pr.throughput_per_s = p->commands_per_s;
-    pr.events_per_s = p->events_per_s;
-    pr.seconds = p->seconds;
-    pr.commands = p->commands;
-    pr.latency = p->latency.Summarize();
-    pr.detail = std::to_string(p->transactions) + " transactions, " + std::to_string(p->events) + " rows, 1 client";
-    out.results.push_back(pr);
+    out.results.push_back(FromPostgres(name, *p));
     out.histograms.emplace_back(name, p->latency);
   }
   if (Status s = (*server)->Stop(); !s.ok()) std::fprintf(progress, "warning: %s\n", s.ToString().c_str());
@@ -167,7 +178,7 @@ Baselines RunBaselines(const bench::BenchConfig& c, double seconds, std::FILE* p
 
 std::string PlotScript(const BenchOptions& o) {
   if (!o.plot_script.empty()) return o.plot_script;
-  return RILL_PLOT_SCRIPT;
+  return bench::FindScript(kPlotScript);
 }
 
 std::string ShellQuote(const std::string& s) {
@@ -179,6 +190,13 @@ std::string ShellQuote(const std::string& s) {
 // Writes each distribution's points and runs the gnuplot script. False (with a message) when
 // no plot was written.
 bool Plot(const BenchOptions& o, const bench::EngineBenchReport& r, const Baselines& b, std::FILE* err) {
+  const std::string script = PlotScript(o);
+  std::error_code ec;
+  if (!fs::is_regular_file(script, ec)) {
+    std::fprintf(err, "rill bench: no plot written: the plot script %s does not exist (%s)\n", script.c_str(),
+                 o.plot_script.empty() ? bench::ScriptSearchNote(kPlotScript).c_str() : "--plot-script");
+    return false;
+  }
   ScratchDir data("rill-bench-plot");
   if (data.path().empty()) {
     std::fprintf(err, "rill bench: cannot create a temporary directory for the plot data\n");
@@ -199,12 +217,12 @@ bool Plot(const BenchOptions& o, const bench::EngineBenchReport& r, const Baseli
   for (const auto& [name, h] : b.histograms) write(name, h);
   char title[256];
   std::snprintf(title, sizeof title, "rill bench: %s, %s loop, durability %s, ack %s, %d CPUs",
-                bench::WorkloadName(r.config.workload), r.config.open_loop() ? "open" : "closed",
+                bench::DomainLabel(r.config).c_str(), r.config.open_loop() ? "open" : "closed",
                 bench::DurabilityName(r.config.durability), engine::AckLevelName(r.config.ack), r.cpus);
-  const std::string cmd = ShellQuote(PlotScript(o)) + " " + ShellQuote(o.plot) + " " + ShellQuote(title) + args;
+  const std::string cmd = ShellQuote(script) + " " + ShellQuote(o.plot) + " " + ShellQuote(title) + args;
   const int status = std::system(cmd.c_str());
   if (status != 0) {
-    std::fprintf(err, "rill bench: no plot written (%s exited with %d)\n", PlotScript(o).c_str(), status);
+    std::fprintf(err, "rill bench: no plot written (%s exited with %d)\n", script.c_str(), status);
     return false;
   }
   return true;
@@ -212,7 +230,7 @@ bool Plot(const BenchOptions& o, const bench::EngineBenchReport& r, const Baseli
 
 }  // namespace
 
-int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
+int RunBenchWith(const BenchOptions& options, const BenchSteps& steps, std::FILE* out, std::FILE* err) {
   bench::BenchConfig config;
   if (std::string why = ToConfig(options, &config); !why.empty()) {
     std::fprintf(err, "rill bench: %s\n", why.c_str());
@@ -247,7 +265,7 @@ int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
   // With --json -, stdout carries the JSON alone.
   const bool json_stdout = options.json == "-";
   std::FILE* text = json_stdout ? err : out;
-  auto report = bench::RunEngineBench(config, text);
+  auto report = steps.run(config, text);
   if (!report.ok()) {
     std::fprintf(err, "rill bench: %s\n", report.status().ToString().c_str());
     return report.status().IsInvalidArgument() ? kExitUsage : kExitFailed;
@@ -256,7 +274,7 @@ int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
   Baselines baselines;
   if (options.baselines) {
     const double seconds = options.baseline_seconds > 0 ? options.baseline_seconds : config.seconds;
-    baselines = RunBaselines(config, seconds, text);
+    baselines = RunBaselines(config, seconds, steps, text);
   }
   bench::PrintSummary(*report, baselines.results, text);
 

@@ -1,23 +1,22 @@
-// rill/tools/crashtest/crashtest_command.h: `rill crashtest`, the kill -9 crash test kit.
+// rill/tools/crashtest/crashtest_command.h: the options of `rill crashtest`, the kill -9 crash test
+// kit, for any domain (the command line fills them; RunCrashtest<W> in crashtest.h runs them).
 //
 //   rill crashtest --kills 20 --durability batch            # prints its seed first
 //   rill crashtest --kills 20 --durability batch --seed 7   # replays that schedule
 //
-// Each round starts a child (this same binary, re-executed through /proc/self/exe in a hidden
-// child mode, so the parent never forks a threaded process) that runs the bank workload on the
-// real Engine and reports every submitted and every acknowledged command over a pipe. The
+// Each round starts a child (this same binary, re-executed in a hidden child mode, so the
+// parent never forks a threaded process) that runs the domain's workload (tools/workload.h) on
+// the real Engine and reports every submitted and acknowledged command id over a pipe. The
 // parent SIGKILLs it at a random moment, recovers the journal with an Engine of its own,
-// verifies it (verifier.h: acknowledged commands present exactly once, money conserved,
-// positions and stream versions gap-free, the balances read model equal to the aggregates),
-// under batch and interval also simulates a power loss on a copy (power_loss.h), and starts the
-// next child on the same journal, which first resends commands whose outcome never arrived.
-// Returns the exit code: 0 every round verified; 1 a violation (the first one is printed);
-// 2 usage error; 3 cannot start (directory, spawn, or the first child cannot open a journal).
-// Thread safety: one call at a time per process (it re-executes the binary and waits for it).
+// verifies it (verify_journal.h), under batch and interval also simulates a power loss on a
+// copy (power_loss.h), and starts the next child on the same journal, which first resends
+// commands whose outcome never arrived. Exit codes: 0 every round verified; 1 a violation (the
+// first one is printed); 2 usage error; 3 cannot start (directory, spawn, or the first child
+// cannot open a journal).
+// Thread safety: plain values.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
 namespace rill::tools::crashtest {
@@ -32,13 +31,18 @@ struct CrashtestOptions {
   int min_ms = 40;    // a child runs this long at least after it reported ready ...
   int max_ms = 250;   // ... and at most this long
   int producers = 3;
-  int accounts = 64;
+  int aggregates = 64;  // WorkloadOptions::aggregates: few, so commands contend (e.g. accounts, SKUs)
   // Commands per second a child submits at most (0: as fast as it can). The parent re-verifies
   // the whole journal every round, so an unbounded journal makes long runs quadratic.
   int rate = 50'000;
   std::uint32_t segment_kib = 1024;  // small segments: rounds cross segment rolls
-  // The executable to re-execute as the child; empty: /proc/self/exe (tests pass the rill binary).
+  // The executable to re-execute as the child; empty: /proc/self/exe. It must run the same
+  // workload for `crashtest --domain <domain> --child ...` (tests pass a test binary).
   std::string child_exe;
+  // The domain's registered name (set by the command line): passed to the child as --domain
+  // and printed. Empty: the child is started without --domain.
+  std::string domain;
+  std::string program = "rill";  // the tool's name, for messages and the replay line
   // Testing the tester: "fake-ack" adds an acknowledgement for a command id that no journal
   // holds after the first round; "lose-ack" turns the first journaled ack into a rejection.
   // Both must end in exit code 1.
@@ -48,10 +52,8 @@ struct CrashtestOptions {
   bool child = false;
   int round = 0;
   int ack_fd = -1;
-  std::string retry_file;
-  std::string journal;  // the journal directory the child opens
+  std::string retry_file;  // the round's plan (round_plan.h): where producers resume, what to resend
+  std::string journal;     // the journal directory the child opens
 };
-
-int RunCrashtest(const CrashtestOptions& options, std::FILE* out, std::FILE* err);
 
 }  // namespace rill::tools::crashtest

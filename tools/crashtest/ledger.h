@@ -1,16 +1,19 @@
-// rill/tools/crashtest/ledger.h: the parent's record of every command the children sent and
-// every outcome they were acknowledged, the input of the verifier.
+// rill/tools/crashtest/ledger.h: the parent's record of every command id the children sent and
+// every outcome they were acknowledged, the input of the verifier. No commands: the parent
+// regenerates a command from its id when it needs it (crash_workload.h, CommandSource).
 //
-//   Ledger ledger(/*accounts=*/64);
+//   Ledger ledger(CommandIds{.setup = workload.Setup().size(), .producers = 3});
 //   if (auto v = ledger.Absorb(record, round)) fail(*v);    // each WireRecord from the pipe
 //   const Ledger::Entry* e = ledger.Find(id);
-//   auto retries = ledger.PickRetries(round, rng, 64, 8);   // the next child sends these first
+//   RoundPlan plan = ledger.PlanRound(round, rng, 64, 8);   // what the next child does first
 //
-// Command ids: 1..2*accounts for the setup, (round << kRoundShift) + k for the k-th workload
-// command of a round, so entries live in dense per-round arrays (no hashing of a million ids).
-// Absorb checks what it can at once: an ack for a command never sent, a retry with another
-// payload, and two acknowledgements of one id that disagree (a retry decided again instead of
-// answered with the original outcome).
+// Ids are the tools' (tools/workload.h, CommandIds): 1..S the setup, then producer p's k-th
+// command S + 1 + k * producers + p, the same stream of commands across every round (each
+// child resumes each producer where the previous one stopped, round_plan.h). So entries live
+// in one dense array by id (no hashing of a million ids).
+// Absorb checks what it can at once: an ack for a command never sent, and two
+// acknowledgements of one id that disagree (a retry decided again instead of answered with
+// the original outcome).
 // Thread safety: a plain value; one thread.
 #pragma once
 
@@ -20,24 +23,25 @@
 #include <string>
 #include <vector>
 
-#include "rill/bench/e2e/bank_workload.h"
 #include "rill/engine/ack_level.h"
 #include "rill/engine/command_outcome.h"
+#include "rill/tools/crashtest/round_plan.h"
 #include "rill/tools/crashtest/wire.h"
+#include "rill/tools/workload.h"
 
 namespace rill::tools::crashtest {
 
-inline constexpr int kRoundShift = 36;
+// Ids above this are refused as garbage (2^40 commands: far beyond any run).
+inline constexpr std::uint64_t kMaxCommandId = std::uint64_t{1} << 40;
 
 class Ledger {
  public:
   struct Entry {
-    examples::bank::Command command;
     engine::AckLevel level = engine::AckLevel::kJournaled;  // of the last submission
+    engine::RejectCode code = engine::RejectCode::kNone;
     bool sent = false;
     bool acked = false;
     bool duplicate = false;  // the (last) ack said: original outcome, not applied again
-    engine::RejectCode code = engine::RejectCode::kNone;
     std::uint32_t event_count = 0;
     std::uint64_t position = 0;  // accepted: the journal position of the command's last event
     std::uint64_t stream_version = 0;
@@ -46,28 +50,27 @@ class Ledger {
     bool durable() const noexcept { return accepted() && level == engine::AckLevel::kDurable; }
   };
 
-  explicit Ledger(std::uint64_t accounts) : accounts_(accounts), rounds_(1) {}
+  explicit Ledger(const CommandIds& ids) : ids_(ids), next_k_(static_cast<std::size_t>(ids.producers), 0) {}
 
-  static std::uint64_t WorkloadId(int round, std::uint64_t k) noexcept {
-    return (static_cast<std::uint64_t>(round) << kRoundShift) + k;
-  }
-
+  const CommandIds& ids() const noexcept { return ids_; }
   // nullptr for an id no child sent.
-  const Entry* Find(std::uint64_t id) const noexcept;
-  // A dense index in [0, capacity()) for every id Find knows (for the verifier's side tables).
-  std::optional<std::size_t> Index(std::uint64_t id) const noexcept;
-  std::size_t capacity() const noexcept;
-  std::uint64_t IdAt(std::size_t index) const noexcept;
-  const Entry* EntryAt(std::size_t index) const noexcept;
+  const Entry* Find(std::uint64_t id) const noexcept {
+    return id != 0 && id <= entries_.size() && entries_[id - 1].sent ? &entries_[id - 1] : nullptr;
+  }
+  // Ids 1..capacity() may have entries.
+  std::uint64_t capacity() const noexcept { return entries_.size(); }
+  // "setup #3" or "producer 1's #57": where an id comes from, for messages.
+  std::string Origin(std::uint64_t id) const;
 
   // Records a WireRecord from round `round`'s child; the violation it proves, if any.
   std::optional<std::string> Absorb(const WireRecord& r, int round);
 
-  // What the next child resends first: every setup command without an ack (in id order, so
-  // accounts are opened before they are funded), up to `unacked` workload commands of `round`
-  // (or of the last round before it that sent any) that were sent but never acknowledged, and
-  // up to `acked` that were (their retry must be answered with the original outcome).
-  std::vector<WireRecord> PickRetries(int round, std::mt19937_64& rng, std::size_t unacked, std::size_t acked) const;
+  // What the next child does (round_plan.h): each producer resumes after the last command it
+  // had sent; first it resends every setup command without an ack (in id order, so aggregates
+  // are created before they are used), up to `unacked` commands first sent in `round` (or the
+  // last round before it that sent any) that were never acknowledged, and up to `acked` that
+  // were (their retry must be answered with the original outcome).
+  RoundPlan PlanRound(int round, std::mt19937_64& rng, std::size_t unacked, std::size_t acked) const;
 
   // For --inject (testing the tester): an accepted ack of a command no journal holds, and a
   // journaled command's ack turned into a rejection. False when there is nothing to alter.
@@ -75,14 +78,13 @@ class Ledger {
   bool InjectLostAck(int round);
   bool lost_ack_injected() const noexcept { return lost_ack_injected_; }
 
-  std::uint64_t accounts() const noexcept { return accounts_; }
   std::uint64_t max_durable_position() const noexcept { return max_durable_position_; }
 
  private:
-  Entry* Slot(std::uint64_t id, bool create);
-
-  std::uint64_t accounts_;
-  std::vector<std::vector<Entry>> rounds_;  // [0]: setup ids 1..2N at index id-1
+  CommandIds ids_;
+  std::vector<Entry> entries_;         // by id - 1
+  std::vector<std::uint64_t> next_k_;  // per producer: 1 + the highest k sent
+  std::vector<bool> produced_in_;      // by round: a produced command was first sent in it
   std::uint64_t max_durable_position_ = 0;
   bool lost_ack_injected_ = false;
 };

@@ -1,33 +1,40 @@
 // rill/tools/crashtest/wire.h: what a crash test child tells its parent over the ack pipe, in
-// fixed 40-byte records.
+// fixed 32-byte records that name commands by id only.
 //
-//   WireRecord r = WireRecord::Sent(id, cmd, AckLevel::kDurable, /*retry=*/false);   // before submit
-//   WireRecord a = WireRecord::Ack(id, outcome, AckLevel::kDurable);                 // after the outcome
-//   bank::Command cmd = r.command();                                                   // parent side
+//   WireRecord r = WireRecord::Sent(id, AckLevel::kDurable, /*retry=*/false);   // before submit
+//   WireRecord a = WireRecord::Ack(id, outcome, AckLevel::kDurable);            // after the outcome
 //
-// The child writes a "sent" record before it submits a command and an "ack" record only after
-// the outcome arrived, so whatever the parent reads is true: a command it never saw sent was
-// never submitted; an ack it reads was delivered. Records go out in writes of at most
-// kMaxRecordsPerWrite records (<= PIPE_BUF bytes), which a pipe keeps whole and unmixed even
-// with several writer threads and a SIGKILL at any moment.
+// No command travels: the workload is deterministic (tools/workload.h), so the parent
+// regenerates the command of an id (crash_workload.h, CommandSource) the way the child
+// generated it. The child writes a "sent" record before it submits a command and an "ack"
+// record only after the outcome arrived, so whatever the parent reads is true: a command it
+// never saw sent was never submitted; an ack it reads was delivered. Records go out in writes
+// of at most kMaxRecordsPerWrite records (<= PIPE_BUF bytes), which a pipe keeps whole and
+// unmixed even with several writer threads and a SIGKILL at any moment.
+//
+//    0      1       2      3       4             8             16            24            32
+//   +------+-------+------+-------+-------------+-------------+-------------+-------------+
+//   | kind | level | code | flags | event_count | id          | a           | b           |
+//   +------+-------+------+-------+-------------+-------------+-------------+-------------+
+//   kAck: a = position of the command's last event, b = primary stream's version after it.
+//   kReady: a = committed position after recovery, b = events replayed.
 // Thread safety: plain values.
 #pragma once
 
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
-#include <variant>
 
 #include "rill/engine/ack_level.h"
 #include "rill/engine/command_outcome.h"
-#include "rill/examples/bank/bank_domain.h"
 
 namespace rill::tools::crashtest {
 
 enum class WireKind : std::uint8_t {
-  kSent = 1,   // id, command: submitted next (a retry sets kFlagRetry)
+  kSent = 1,   // id: submitted next (a retry sets kFlagRetry)
   kAck = 2,    // id, outcome: delivered at `level`
-  kReady = 3,  // the engine opened: a = committed position, b = replayed events, c = durable position
+  kReady = 3,  // the engine opened (see the diagram for a, b)
 };
 
 inline constexpr std::uint8_t kFlagRetry = 1;      // kSent: a command sent again after a crash
@@ -38,37 +45,20 @@ struct WireRecord {
   engine::AckLevel level = engine::AckLevel::kJournaled;
   engine::RejectCode code = engine::RejectCode::kNone;  // kAck: kNone = accepted
   std::uint8_t flags = 0;
-  std::uint8_t command_kind = 0;  // kSent: the bank::Command variant index
-  std::uint8_t unused[3] = {};
+  std::uint32_t event_count = 0;  // kAck, accepted
   std::uint64_t id = 0;
-  // kSent: the command's fields (account or from, to or owner, amount or currency).
-  // kAck: position, stream version, event count. kReady: see WireKind.
   std::uint64_t a = 0, b = 0;
-  std::int64_t c = 0;
 
-  static WireRecord Sent(std::uint64_t id, const examples::bank::Command& cmd, engine::AckLevel level, bool retry) {
-    namespace bk = examples::bank;
+  static WireRecord Sent(std::uint64_t id, engine::AckLevel level, bool retry) noexcept {
     WireRecord r;
     r.kind = WireKind::kSent;
     r.level = level;
     r.flags = retry ? kFlagRetry : 0;
-    r.command_kind = static_cast<std::uint8_t>(cmd.index());
     r.id = id;
-    if (const auto* o = std::get_if<bk::OpenAccount>(&cmd)) {
-      r.a = o->account, r.b = o->owner, r.c = o->currency;
-    } else if (const auto* d = std::get_if<bk::Deposit>(&cmd)) {
-      r.a = d->account, r.c = d->amount;
-    } else if (const auto* w = std::get_if<bk::Withdraw>(&cmd)) {
-      r.a = w->account, r.c = w->amount;
-    } else if (const auto* t = std::get_if<bk::Transfer>(&cmd)) {
-      r.a = t->from, r.b = t->to, r.c = t->amount;
-    } else if (const auto* x = std::get_if<bk::CloseAccount>(&cmd)) {
-      r.a = x->account, r.c = static_cast<std::int64_t>(x->reason);
-    }
     return r;
   }
 
-  static WireRecord Ack(std::uint64_t id, const engine::CommandOutcome& o, engine::AckLevel level) {
+  static WireRecord Ack(std::uint64_t id, const engine::CommandOutcome& o, engine::AckLevel level) noexcept {
     WireRecord r;
     r.kind = WireKind::kAck;
     r.level = level;
@@ -76,33 +66,24 @@ struct WireRecord {
     r.flags = o.duplicate() ? kFlagDuplicate : 0;
     r.id = id;
     if (o.accepted()) {
+      r.event_count = o.event_count();
       r.a = o.position();
       r.b = o.stream_version();
-      r.c = o.event_count();
     }
     return r;
   }
 
-  // kSent: the command back. An unknown kind gives a CloseAccount of account 0, which the
-  // parent's checks then reject as a command no child could have sent.
-  examples::bank::Command command() const {
-    namespace bk = examples::bank;
-    switch (command_kind) {
-      case 0:
-        return bk::OpenAccount{a, b, static_cast<std::uint16_t>(c)};
-      case 1:
-        return bk::Deposit{a, c};
-      case 2:
-        return bk::Withdraw{a, c};
-      case 3:
-        return bk::Transfer{a, b, c};
-      case 4:
-        return bk::CloseAccount{a, static_cast<bk::CloseReason>(c)};
-    }
-    return bk::CloseAccount{};
+  static WireRecord Ready(std::uint64_t committed_position, std::uint64_t replayed_events) noexcept {
+    WireRecord r;
+    r.kind = WireKind::kReady;
+    r.a = committed_position;
+    r.b = replayed_events;
+    return r;
   }
 };
-static_assert(sizeof(WireRecord) == 40 && std::is_trivially_copyable_v<WireRecord>);
+static_assert(sizeof(WireRecord) == 32 && std::is_trivially_copyable_v<WireRecord>);
+static_assert(offsetof(WireRecord, event_count) == 4 && offsetof(WireRecord, id) == 8);
+static_assert(offsetof(WireRecord, a) == 16 && offsetof(WireRecord, b) == 24);
 
 // Most records one write() may carry and still be atomic on a pipe.
 inline constexpr std::size_t kMaxRecordsPerWrite = PIPE_BUF / sizeof(WireRecord);

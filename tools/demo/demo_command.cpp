@@ -6,11 +6,9 @@
 #include <filesystem>
 #include <system_error>
 
-#include "rill/bench/e2e/bench_driver.h"
 #include "rill/bench/e2e/bench_report.h"
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/journal_view.h"
-#include "rill/tools/replay/replay_command.h"
 
 namespace rill::tools {
 namespace {
@@ -19,7 +17,7 @@ namespace fs = std::filesystem;
 
 }  // namespace
 
-int RunDemo(const DemoOptions& options, std::FILE* out, std::FILE* err) {
+int RunDemoWith(const DemoOptions& options, const DemoSteps& steps, std::FILE* out, std::FILE* err) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string root = options.dir;
   const bool temporary = root.empty();
@@ -40,24 +38,24 @@ int RunDemo(const DemoOptions& options, std::FILE* out, std::FILE* err) {
   }
 
   bench::BenchConfig config;
-  config.workload = bench::Workload::kBank;
   config.dir = journal_dir;
+  config.domain = options.domain;
   config.seconds = options.seconds;
   config.producers = options.producers;
-  config.projectors = 1;  // bank balances
+  config.projectors = 1;  // the workload's first read model (bank: balances)
   config.durability = bench::ParseDurability(options.durability).value_or(journal::Durability::kBatch);
   // Acknowledged once the journal has synced the command under batch/interval (group commit).
   config.ack = engine::AckLevel::kDurable;
-  config.accounts = options.accounts;
+  config.aggregates = options.aggregates;
   // Enough outstanding commands for group commit to share each sync among thousands.
   config.inflight = 4096;
   config.segment_size = std::size_t{64} << 20;
 
-  std::fprintf(out, "== rill demo: the bank workload on the engine for %.1f s (durability %s), journal in %s\n",
-               options.seconds, bench::DurabilityName(config.durability), journal_dir.c_str());
+  std::fprintf(out, "== rill demo: the %s workload on the engine for %.1f s (durability %s), journal in %s\n",
+               options.domain.c_str(), options.seconds, bench::DurabilityName(config.durability), journal_dir.c_str());
   std::fflush(out);
   int exit_code = inspect::kExitOk;
-  auto report = bench::RunEngineBench(config, out);
+  auto report = steps.run(config, out);
   if (!report.ok()) {
     std::fprintf(err, "rill demo: the run failed: %s\n", report.status().ToString().c_str());
     exit_code = report.status().IsInvalidArgument() ? inspect::kExitUsage : inspect::kExitCannotRead;
@@ -75,8 +73,12 @@ int RunDemo(const DemoOptions& options, std::FILE* out, std::FILE* err) {
     // writer's state digests on the way.
     std::fprintf(out, "\n== rill replay %s --verify\n", journal_dir.c_str());
     std::fflush(out);
-    if (RunReplay({.dir = journal_dir, .verify = true, .progress = 0}, out, err) != inspect::kExitOk)
-      exit_code = inspect::kExitProblems;
+    ReplayOptions replay;
+    replay.dir = journal_dir;
+    replay.verify = true;
+    replay.progress = 0;
+    replay.domain = options.domain;
+    if (steps.replay(replay, out, err) != inspect::kExitOk) exit_code = inspect::kExitProblems;
   }
 
   if (temporary && !options.keep) {

@@ -3,18 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
-#include <limits>
 #include <memory>
 #include <string_view>
 
-#include "rill/codecs/schema_registry.h"
-#include "rill/engine/command_processor.h"
-#include "rill/examples/bank/bank_domain.h"
-#include "rill/examples/blog/blog_domain.h"
-#include "rill/journal/journal_reader.h"
 #include "rill/tools/inspect/journal_view.h"
+#include "rill/tools/inspect/stream_key.h"
 
 namespace rill::tools {
 namespace {
@@ -27,7 +23,7 @@ void PrintError(std::FILE* err, std::string_view what, std::string_view where, s
 }
 
 // Appends rather than `"x" + string`: GCC 12 -O3 warns (-Wrestrict) on that pattern.
-std::string Join(std::string_view a, const std::string& b, std::string_view c) {
+std::string Join(std::string_view a, std::string_view b, std::string_view c) {
   std::string out(a);
   out += b;
   out += c;
@@ -38,6 +34,71 @@ std::string Hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
   return buf;
+}
+
+// "the 'inventory' domain", for messages; options.domain is empty when no tool named it.
+std::string DomainLabel(const std::string& domain) {
+  return domain.empty() ? std::string("this tool's domain") : Join("the '", domain, "' domain");
+}
+
+// Appends "item" to a list separated by `sep`. (Appends: GCC 12 -O3 warns on `"x" + string`.)
+void AppendItem(std::string& list, std::string_view sep, std::string_view item) {
+  if (!list.empty()) list += sep;
+  list += item;
+}
+
+std::string KindList(const std::vector<std::string>& kinds) {
+  std::string out;
+  for (const std::string& k : kinds) AppendItem(out, ", ", k);
+  return out;
+}
+
+// A JSON string literal: quotes, backslashes and control characters escaped.
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char u[8];
+      std::snprintf(u, sizeof u, "\\u%04x", static_cast<unsigned>(c));
+      out += u;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// Why a schema check failed, without the fingerprint the registry's message starts with (the
+// line names it already).
+std::string SchemaDetail(const Status& st, std::uint64_t fingerprint) {
+  std::string detail(st.message());
+  char prefix[64];
+  std::snprintf(prefix, sizeof prefix, "unknown schema fingerprint 0x%" PRIx64, fingerprint);
+  if (detail.rfind(prefix, 0) == 0) {
+    detail.erase(0, std::string_view(prefix).size());
+    detail.erase(0, detail.rfind(": ", 0) == 0 ? 2 : detail.rfind(' ', 0) == 0 ? 1 : 0);
+  }
+  return detail;
+}
+
+// --stream against the domain's kinds: KIND:ID names one; a bare ID is enough for one kind.
+std::optional<DomainReplay::StreamQuery> ResolveStream(const inspect::StreamSelector& sel,
+                                                       const std::vector<std::string>& kinds, std::FILE* err) {
+  if (sel.kind.empty()) {
+    if (kinds.size() == 1) return DomainReplay::StreamQuery{0, sel.id};
+    PrintError(
+        err, "--stream " + std::to_string(sel.id) + " does not say which aggregate kind", "--stream",
+        "give KIND:ID with one of " + KindList(kinds) + " (" + kinds.front() + ":" + std::to_string(sel.id) + ")");
+    return std::nullopt;
+  }
+  for (std::size_t k = 0; k < kinds.size(); ++k)
+    if (kinds[k] == sel.kind) return DomainReplay::StreamQuery{k, sel.id};
+  PrintError(err, "--stream names the kind '" + sel.kind + "', which this domain does not have", "--stream",
+             "use one of " + KindList(kinds));
+  return std::nullopt;
 }
 
 // The last committed position, for the progress bar: the control file's, else the segments'.
@@ -57,55 +118,27 @@ void DrawProgress(std::FILE* err, std::uint64_t position, std::uint64_t end, std
   std::fflush(err);
 }
 
-template <typename D>
-void Summarize(const engine::CommandProcessor<D>& p, const ReplayOptions& o, ReplaySummary* s);
-
-template <>
-void Summarize(const engine::CommandProcessor<examples::bank::BankDomain>& p, const ReplayOptions& o,
-               ReplaySummary* s) {
-  p.store().ForEach([&](std::uint64_t id, std::uint64_t version, const examples::bank::Account& a) {
-    if (version == 0) return;
-    ++s->aggregates;
-    ++(a.closed ? s->closed_accounts : s->open_accounts);
-    if (__builtin_add_overflow(s->total_balance, a.balance, &s->total_balance)) s->total_overflowed = true;
-    if (o.account && *o.account == id) {
-      s->account_balance = a.balance;
-      s->account_version = version;
-      s->account_closed = a.closed;
-    }
-  });
-}
-
-template <>
-void Summarize(const engine::CommandProcessor<examples::blog::BlogDomain>& p, const ReplayOptions&, ReplaySummary* s) {
-  p.store().ForEach([&](std::uint64_t, std::uint64_t version, const examples::blog::Post& post) {
-    if (version == 0) return;
-    ++s->aggregates;
-    if (post.published) ++s->published_posts;
-    s->comments += post.comments;
-  });
-}
-
-void PrintText(const ReplayOptions& o, const ReplaySummary& s, std::FILE* out) {
+void PrintText(const ReplaySummary& s, std::FILE* out) {
   std::fprintf(out, "replayed     %" PRIu64 " events (%" PRIu64 " records) in %.3f s: %.2fM events/s\n", s.events,
                s.records, s.seconds, s.events_per_second / 1e6);
   std::fprintf(out, "as of        position %" PRIu64 "%s%s\n", s.last_position,
                s.last_timestamp_ns != 0 ? Join(", ", inspect::FormatTime(s.last_timestamp_ns), "").c_str() : "",
                s.stopped_inside_batch ? " (inside a batch: a command may be half applied)" : "");
-  if (s.domain == "bank") {
-    std::fprintf(out, "accounts     %" PRIu64 " (%" PRIu64 " open, %" PRIu64 " closed)\n", s.aggregates,
-                 s.open_accounts, s.closed_accounts);
-    std::fprintf(out, "total money  %" PRId64 "%s\n", s.total_balance, s.total_overflowed ? " (overflowed)" : "");
-    if (o.account) {
-      if (s.account_balance)
-        std::fprintf(out, "account      %" PRIu64 ": balance %" PRId64 ", version %" PRIu64 "%s\n", *o.account,
-                     *s.account_balance, s.account_version, s.account_closed ? ", closed" : "");
-      else
-        std::fprintf(out, "account      %" PRIu64 ": does not exist at this point\n", *o.account);
-    }
-  } else {
-    std::fprintf(out, "posts        %" PRIu64 " (%" PRIu64 " published), %" PRIu64 " comments\n", s.aggregates,
-                 s.published_posts, s.comments);
+  std::string kinds;
+  for (const auto& [kind, n] : s.kinds) AppendItem(kinds, ", ", Join(kind, " ", std::to_string(n)));
+  std::fprintf(out, "aggregates   %" PRIu64 ": %s\n", s.aggregates, kinds.c_str());
+  if (s.summary) {
+    std::string figures;
+    for (const auto& [name, value] : *s.summary) AppendItem(figures, ", ", Join(name, " ", std::to_string(value)));
+    std::fprintf(out, "summary      %s\n", figures.c_str());
+  }
+  if (s.stream) {
+    const std::string label = inspect::StreamLabel(s.stream->kind, s.stream->id);
+    if (s.stream->exists)
+      std::fprintf(out, "stream       %s: version %" PRIu64 ", %s\n", label.c_str(), s.stream->version,
+                   s.stream->state.c_str());
+    else
+      std::fprintf(out, "stream       %s: does not exist at this point\n", label.c_str());
   }
   std::fprintf(out, "digest       %s; %" PRIu64 " digest records checked", Hex(s.state_digest).c_str(),
                s.digests_checked);
@@ -118,13 +151,13 @@ void PrintText(const ReplayOptions& o, const ReplaySummary& s, std::FILE* out) {
   std::fprintf(out, "\n");
 }
 
-void PrintJson(const ReplayOptions& o, const ReplaySummary& s, std::FILE* out) {
+void PrintJson(const ReplaySummary& s, std::FILE* out) {
   std::fprintf(out,
-               "{\"domain\":\"%s\",\"records\":%" PRIu64 ",\"events\":%" PRIu64 ",\"last_position\":%" PRIu64
+               "{\"domain\":%s,\"records\":%" PRIu64 ",\"events\":%" PRIu64 ",\"last_position\":%" PRIu64
                ",\"last_time\":%s,\"stopped_inside_batch\":%s,\"seconds\":%.6f,\"events_per_second\":%.0f,"
                "\"aggregates\":%" PRIu64 ",\"state_digest\":\"%s\",\"digests_checked\":%" PRIu64
                ",\"digest_mismatch\":",
-               s.domain.c_str(), s.records, s.events, s.last_position,
+               JsonString(s.domain).c_str(), s.records, s.events, s.last_position,
                s.last_timestamp_ns != 0 ? Join("\"", inspect::FormatTime(s.last_timestamp_ns), "\"").c_str() : "null",
                s.stopped_inside_batch ? "true" : "false", s.seconds, s.events_per_second, s.aggregates,
                Hex(s.state_digest).c_str(), s.digests_checked);
@@ -135,37 +168,25 @@ void PrintJson(const ReplayOptions& o, const ReplaySummary& s, std::FILE* out) {
                  Hex(s.digest_mismatch->recorded).c_str(), Hex(s.digest_mismatch->computed).c_str());
   else
     std::fprintf(out, "null");
-  if (s.domain == "bank") {
-    std::fprintf(out,
-                 ",\"bank\":{\"accounts\":%" PRIu64 ",\"open\":%" PRIu64 ",\"closed\":%" PRIu64
-                 ",\"total_balance\":%" PRId64 ",\"total_overflowed\":%s}",
-                 s.aggregates, s.open_accounts, s.closed_accounts, s.total_balance,
-                 s.total_overflowed ? "true" : "false");
-    if (o.account) {
-      if (s.account_balance)
-        std::fprintf(out,
-                     ",\"account\":{\"id\":%" PRIu64 ",\"balance\":%" PRId64 ",\"version\":%" PRIu64 ",\"closed\":%s}",
-                     *o.account, *s.account_balance, s.account_version, s.account_closed ? "true" : "false");
-      else
-        std::fprintf(out, ",\"account\":{\"id\":%" PRIu64 ",\"exists\":false}", *o.account);
-    }
-  } else {
-    std::fprintf(out, ",\"blog\":{\"posts\":%" PRIu64 ",\"published\":%" PRIu64 ",\"comments\":%" PRIu64 "}",
-                 s.aggregates, s.published_posts, s.comments);
+  std::string kinds;
+  for (const auto& [kind, n] : s.kinds) AppendItem(kinds, ",", Join(JsonString(kind), ":", std::to_string(n)));
+  std::fprintf(out, ",\"kinds\":{%s}", kinds.c_str());
+  if (s.summary) {
+    std::string figures;
+    for (const auto& [name, value] : *s.summary)
+      AppendItem(figures, ",", Join(JsonString(name), ":", std::to_string(value)));
+    std::fprintf(out, ",\"summary\":{%s}", figures.c_str());
   }
+  if (s.stream)
+    std::fprintf(out, ",\"stream\":{\"kind\":%s,\"id\":%" PRIu64 ",\"exists\":%s,\"version\":%" PRIu64 ",\"state\":%s}",
+                 JsonString(s.stream->kind).c_str(), s.stream->id, s.stream->exists ? "true" : "false",
+                 s.stream->version, s.stream->exists ? JsonString(s.stream->state).c_str() : "null");
   std::fprintf(out, "}\n");
 }
 
-template <typename D>
-int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, std::FILE* err, ReplaySummary* s) {
-  codecs::SchemaRegistryBuilder builder;
-  D::RegisterEvents(builder);
-  Result<codecs::SchemaRegistry> registry = std::move(builder).Build();
-  if (!registry.ok()) {
-    PrintError(err, "cannot build the " + o.domain + " schema: " + std::string(registry.status().message()), o.dir,
-               "this is a bug in rill");
-    return kProblems;
-  }
+// The replay proper, on a journal that passed the option checks and its verdict.
+int Replay(DomainReplay& domain, const ReplayOptions& o, const inspect::Bound& until,
+           const std::optional<DomainReplay::StreamQuery>& stream, std::FILE* out, std::FILE* err, ReplaySummary* s) {
   Result<std::unique_ptr<journal::JournalReader>> r = journal::JournalReader::Open({.directory = o.dir});
   if (!r.ok()) {
     PrintError(err, "not a journal: " + std::string(r.status().message()), o.dir,
@@ -175,17 +196,18 @@ int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, 
   journal::JournalReader& reader = **r;
   {
     const auto blob = reader.schema_blob();
-    if (Status st = registry->CheckJournalSchema(reader.schema_fingerprint(),
-                                                 {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()});
+    if (Status st = domain.registry()->CheckJournalSchema(
+            reader.schema_fingerprint(), {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()});
         !st.ok()) {
-      PrintError(err, "the " + o.domain + " domain cannot read this journal: " + std::string(st.message()), o.dir,
-                 "pick the journal's domain with --domain bank|blog");
+      PrintError(err,
+                 "the journal's schema (fingerprint " + Hex(reader.schema_fingerprint()) + ") is not one " +
+                     DomainLabel(o.domain) + " reads: " + SchemaDetail(st, reader.schema_fingerprint()),
+                 o.dir,
+                 "replay it with the domain that wrote it (--domain, or that domain's own tool); `rill inspect info` "
+                 "shows the journal's event types");
       return kCannotRead;
     }
   }
-  // The window is not part of the state summary: a tiny one keeps replay off its random misses.
-  engine::CommandProcessor<D> processor({.expected_aggregates = 0, .idempotency_window = 1});
-  engine::JournalReplayer<D> replayer(*registry, &processor);
   engine::ReplayLimits limits;
   if (until.kind == inspect::Bound::Kind::kPosition) limits.until_position = until.position;
   if (until.kind == inspect::Bound::Kind::kTime) limits.until_time_ns = until.time_ns;
@@ -198,10 +220,10 @@ int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, 
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   Status st;
   do {
-    st = replayer.Run(reader, limits, &progress);
+    st = domain.Run(reader, limits, &progress);
     if (bar) DrawProgress(err, progress.last_position, end, progress.events, seconds());
   } while (st.ok() && !progress.reached_end && !progress.reached_limit);
-  processor.FinishReplay();
+  domain.FinishReplay();
   if (bar) std::fprintf(err, "\n");
   // An --until before the journal's first event stops before anything is applied: an empty
   // state that looks like an answer, usually a wrong date or time zone. An --until after the
@@ -215,7 +237,6 @@ int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, 
                o.dir, inspect::DescribeJournalRange(reader) + ": pick an --until inside that, or omit it for the end");
     return kUsage;
   }
-  s->domain = o.domain;
   s->seconds = seconds();
   s->records = progress.records;
   s->events = progress.events;
@@ -223,19 +244,18 @@ int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, 
   s->last_timestamp_ns = progress.last_timestamp_ns;
   s->stopped_inside_batch = !progress.end_of_batch;
   s->events_per_second = s->seconds > 0 ? static_cast<double>(s->events) / s->seconds : 0;
-  s->state_digest = processor.digest();
   s->digests_checked = progress.digests_checked;
   s->digest_mismatch = progress.digest_mismatch;
-  Summarize(processor, o, s);
+  domain.Summarize(stream, s);
   if (!st.ok()) {
     PrintError(
         err,
         "damaged journal after position " + std::to_string(progress.last_position) + ": " + std::string(st.message()),
         o.dir, "`rill inspect verify` lists every problem; the state printed is as of the last good position");
-    (o.json ? PrintJson : PrintText)(o, *s, out);
+    (o.json ? PrintJson : PrintText)(*s, out);
     return st.IsNotFound() ? kCannotRead : kProblems;
   }
-  (o.json ? PrintJson : PrintText)(o, *s, out);
+  (o.json ? PrintJson : PrintText)(*s, out);
   if (s->digest_mismatch && o.verify) {
     PrintError(err,
                "determinism check failed: the digest recorded at position " +
@@ -252,22 +272,51 @@ int Replay(const ReplayOptions& o, const inspect::Bound& until, std::FILE* out, 
 
 }  // namespace
 
-int RunReplay(const ReplayOptions& o, std::FILE* out, std::FILE* err, ReplaySummary* summary) {
-  ReplaySummary local;
-  ReplaySummary* s = summary ? summary : &local;
-  if (o.domain != "bank" && o.domain != "blog") {
-    PrintError(err, "unknown domain '" + o.domain + "'", "--domain", "use bank or blog");
-    return kUsage;
-  }
-  if (o.account && o.domain != "bank") {
-    PrintError(err, "--account is for the bank domain", "--account", "drop it, or use --domain bank");
-    return kUsage;
+namespace replay_internal {
+
+Result<codecs::SchemaRegistry> BuildRegistry(RegisterEventsFn register_events) {
+  codecs::SchemaRegistryBuilder builder;
+  register_events(builder);
+  return std::move(builder).Build();
+}
+
+bool ReadsJournal(RegisterEventsFn register_events, const std::string& dir) {
+  Result<codecs::SchemaRegistry> registry = BuildRegistry(register_events);
+  if (!registry.ok()) return false;
+  Result<std::unique_ptr<journal::JournalReader>> r = journal::JournalReader::Open({.directory = dir});
+  if (!r.ok()) return false;
+  const auto blob = (*r)->schema_blob();
+  return registry
+      ->CheckJournalSchema((*r)->schema_fingerprint(),
+                           {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()})
+      .ok();
+}
+
+int RunReplay(DomainReplay& domain, const ReplayOptions& o, std::FILE* out, std::FILE* err, ReplaySummary* s) {
+  s->domain = o.domain;
+  if (!domain.registry().ok()) {
+    PrintError(
+        err,
+        "cannot build " + DomainLabel(o.domain) + "'s schema: " + std::string(domain.registry().status().message()),
+        o.dir, "fix the domain's RegisterEvents (a bug in the tool, not in the journal)");
+    return kProblems;
   }
   Result<inspect::Bound> until = inspect::ParseBound(o.until);
   if (!until.ok()) {
     PrintError(err, "bad --until '" + o.until + "': " + std::string(until.status().message()), "--until",
                "give a position (12345) or an ISO-8601 time (2026-11-23T01:02:03Z)");
     return kUsage;
+  }
+  std::optional<DomainReplay::StreamQuery> stream;
+  if (!o.stream.empty()) {
+    const std::optional<inspect::StreamSelector> sel = inspect::ParseStreamSelector(o.stream);
+    if (!sel) {
+      PrintError(err, "bad --stream '" + o.stream + "'", "--stream",
+                 "give an aggregate id (42), or KIND:ID (" + domain.kind_names().front() + ":42)");
+      return kUsage;
+    }
+    stream = ResolveStream(*sel, domain.kind_names(), err);
+    if (!stream) return kUsage;
   }
   struct stat st {};
   if (::stat(o.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -279,10 +328,10 @@ int RunReplay(const ReplayOptions& o, std::FILE* out, std::FILE* err, ReplaySumm
   bool empty = false;
   const int verdict = inspect::AssessJournal(o.dir, err, &empty, "replay");
   if (empty || verdict == kCannotRead) return verdict;
-  const int exit = o.domain == "blog" ? Replay<examples::blog::BlogDomain>(o, *until, out, err, s)
-                                      : Replay<examples::bank::BankDomain>(o, *until, out, err, s);
+  const int exit = Replay(domain, o, *until, stream, out, err, s);
   // A damaged journal is exit 1 however the read ended (a missing segment reads as NotFound).
   return verdict == kProblems ? kProblems : exit;
 }
 
+}  // namespace replay_internal
 }  // namespace rill::tools
