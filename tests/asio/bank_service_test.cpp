@@ -147,7 +147,9 @@ TEST_CASE("stopping the service with requests in flight answers or closes every 
     REQUIRE(Call(s, fbb, reader, ec) != nullptr);
   }
   constexpr int kClients = 4;
-  std::atomic<int> started{0};
+  // A client counts as served once it got a reply: only then has the server surely accepted
+  // its connection (connect() returns when the kernel queues it, before the accept loop runs).
+  std::atomic<int> served{0};
   std::atomic<std::uint64_t> answered{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
@@ -157,19 +159,19 @@ TEST_CASE("stopping the service with requests in flight answers or closes every 
       flatbuffers::FlatBufferBuilder fbb;
       ReplyReader reader;
       boost::system::error_code ec;
-      started.fetch_add(1);
       // Until the server goes away: every request gets a reply or the connection ends.
       for (std::uint64_t i = 1;; ++i) {
         BuildDeposit(fbb, {.request_id = i}, 1, 1);
         const wire::Reply* r = Call(s, fbb, reader, ec);
         if (r == nullptr) break;
         CHECK(r->request_id() == i);
+        if (i == 1) served.fetch_add(1);
         answered.fetch_add(1);
       }
     });
   }
   // Let them get going (not a timing assumption: any number of answers is fine).
-  while (started.load() < kClients) std::this_thread::yield();
+  while (served.load() < kClients) std::this_thread::yield();
   while (answered.load() < 100) std::this_thread::yield();
   service->Stop();
   for (std::thread& t : clients) t.join();
