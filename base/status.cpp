@@ -25,6 +25,8 @@ const char* CodeName(Status::Code code) noexcept {
       return "Unavailable";
     case Status::Code::kTimedOut:
       return "Timed out";
+    case Status::Code::kFailedPrecondition:
+      return "Failed precondition";
   }
   return "Unknown";
 }

@@ -27,6 +27,7 @@ class [[nodiscard]] Status {
     kBusy,             // held by someone else (the journal's writer lock)
     kUnavailable,      // the component stopped accepting work (journal failed, shut down)
     kTimedOut,         // a deadline passed first
+    kFailedPrecondition,  // the world moved on: fenced by another writer, a compare-and-set lost
   };
 
   Status() noexcept = default;  // OK
@@ -47,6 +48,7 @@ class [[nodiscard]] Status {
   static Status Busy(std::string_view msg) { return Status(Code::kBusy, msg); }
   static Status Unavailable(std::string_view msg) { return Status(Code::kUnavailable, msg); }
   static Status TimedOut(std::string_view msg) { return Status(Code::kTimedOut, msg); }
+  static Status FailedPrecondition(std::string_view msg) { return Status(Code::kFailedPrecondition, msg); }
   // An IOError or NoSpace from a failed system call: "<what>: <strerror(err)>".
   static Status FromErrno(std::string_view what, int err);
 
@@ -60,6 +62,7 @@ class [[nodiscard]] Status {
   bool IsBusy() const noexcept { return code() == Code::kBusy; }
   bool IsUnavailable() const noexcept { return code() == Code::kUnavailable; }
   bool IsTimedOut() const noexcept { return code() == Code::kTimedOut; }
+  bool IsFailedPrecondition() const noexcept { return code() == Code::kFailedPrecondition; }
 
   // The message alone ("" when OK).
   std::string_view message() const noexcept { return rep_ ? std::string_view(rep_->message) : ""; }

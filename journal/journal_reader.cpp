@@ -113,6 +113,40 @@ class JournalReader::Impl {
         out->end_of_batch = --rec_left_ == 0;
         return ReadStatus::kRecord;
       }
+      if (const ReadStatus s = LoadBatch(); s != ReadStatus::kRecord) return s;
+    }
+  }
+
+  ReadStatus NextBatch(RawBatch* out) {
+    if (rec_left_ > 0) {
+      // A seek leaves the reader on a batch whose frame it parsed but whose records it did not
+      // check (Verify::kBatchFrame): at the batch's start, step back and load it again in full.
+      const std::size_t start = batch_offset_ - batch_.batch_bytes;
+      if (rec_left_ != batch_.record_count || rec_offset_ != start + kBatchFrameSize)
+        return Fail(Status::InvalidArgument(
+            "journal " + opt_.directory + ": NextBatch at position " + std::to_string(next_pos_) +
+            ", inside the batch of positions " + std::to_string(batch_.first_position) + ".." +
+            std::to_string(batch_.first_position + batch_.record_count - 1) +
+            "; it reads whole batches only (read on with Next to the end of the batch, or seek to a batch's start)"));
+      batch_offset_ = start;
+      rec_left_ = 0;
+    }
+    if (const ReadStatus s = LoadBatch(); s != ReadStatus::kRecord) return s;
+    const std::size_t start = batch_offset_ - batch_.batch_bytes;
+    out->first_position = batch_.first_position;
+    out->record_count = batch_.record_count;
+    out->timestamp_ns = batch_.timestamp_ns;
+    out->schema_fingerprint = cur_->header().schema_fingerprint;
+    out->bytes = {cur_->data() + start, batch_.batch_bytes};  // no copy: prev_ keeps it mapped past a roll
+    rec_left_ = 0;                                            // the whole batch is consumed
+    next_pos_ = batch_.first_position + batch_.record_count;
+    return ReadStatus::kRecord;
+  }
+
+  // Loads the next committed batch into batch_ (its records not yet returned), crossing
+  // segments; kRecord means loaded.
+  ReadStatus LoadBatch() {
+    for (;;) {
       const BatchParse p = ParseBatch(cur_->data(), limit_, batch_offset_, next_pos_,
                                       opt_.verify_checksums ? Verify::kAll : Verify::kBatchFrame);
       switch (p.outcome) {
@@ -121,7 +155,7 @@ class JournalReader::Impl {
           rec_offset_ = batch_offset_ + kBatchFrameSize;
           rec_left_ = p.batch.record_count;
           batch_offset_ += p.batch.batch_bytes;
-          continue;
+          return ReadStatus::kRecord;
         case BatchOutcome::kEnd:
           if (const ReadStatus s = FollowIntoNextSegment(); s != ReadStatus::kRecord) return s;
           continue;
@@ -301,6 +335,7 @@ Result<std::unique_ptr<JournalReader>> JournalReader::Open(const ReaderOptions& 
 }
 
 ReadStatus JournalReader::Next(Record* out) { return impl_->Next(out); }
+ReadStatus JournalReader::NextBatch(RawBatch* out) { return impl_->NextBatch(out); }
 const Status& JournalReader::error() const noexcept { return impl_->error_; }
 std::uint64_t JournalReader::next_position() const noexcept { return impl_->next_pos_; }
 Status JournalReader::SeekToPosition(std::uint64_t position) { return impl_->SeekToPosition(position); }

@@ -39,6 +39,18 @@ struct Record {
 
 enum class ReadStatus : std::uint8_t { kRecord, kEnd, kError };
 
+// One whole committed batch, verbatim as it lies in the segment: the batch frame and its
+// data frames, CRCs included (FORMAT.md "Batches"). What replication ships and what
+// JournalWriter::AppendBatch takes back.
+struct RawBatch {
+  std::uint64_t first_position = 0;
+  std::uint32_t record_count = 0;
+  std::int64_t timestamp_ns = 0;
+  std::uint64_t schema_fingerprint = 0;  // of the segment holding the batch
+  std::span<const std::byte> bytes;      // batch_bytes long; valid until the next Next/NextBatch/Seek
+  std::uint64_t last_position() const noexcept { return first_position + record_count - 1; }
+};
+
 struct SegmentInfo {
   std::uint64_t index = 0;
   std::string file;
@@ -58,6 +70,11 @@ class JournalReader {
   JournalReader& operator=(const JournalReader&) = delete;
 
   ReadStatus Next(Record* out);
+  // The next whole committed batch, verbatim, without copying (a span into the mapping).
+  // Only at a batch boundary: after Open, SeekToPosition to a batch's first position,
+  // NextBatch, or a Next that returned end_of_batch; elsewhere kError (InvalidArgument).
+  // Validates like Next (CRCs) and crosses segments like Next.
+  ReadStatus NextBatch(RawBatch* out);
   const Status& error() const noexcept;  // after kError
   std::uint64_t next_position() const noexcept;
 

@@ -1,6 +1,6 @@
-// JournalWriter: one file, ~500 lines, on purpose: every function here works on Impl's one
+// JournalWriter: one file, ~600 lines, on purpose: every function here works on Impl's one
 // invariant (committed batches in [data_offset_, tail_), the open batch in [tail_, cursor_),
-// zeros after), from the hot path (Reserve/Commit) through rolls, sync, close, retention and
+// zeros after), from the hot path (Reserve/Commit) and a follower's AppendBatch through rolls, sync, close, retention and
 // open; splitting it would put Impl in a header for every part to see.
 #include "rill/journal/journal_writer.h"
 
@@ -123,6 +123,12 @@ class JournalWriter::Impl {
     if (failed_) return Refused();
     if (records_ == 0)
       return Status::InvalidArgument("journal " + opt_.directory + ": CommitBatch with no record reserved");
+    Seal(timestamp_ns);
+    return Publish();
+  }
+
+  // Every byte of the open batch but its batch frame's length word: records' CRCs, the batch frame.
+  void Seal(std::int64_t timestamp_ns) noexcept {
     SealRecordCrcs(base_, tail_ + kBatchFrameSize, cursor_);
     last_ts_ = std::max(last_ts_, timestamp_ns);
     std::byte* frame = base_ + tail_;
@@ -133,7 +139,12 @@ class JournalWriter::Impl {
     h->reserved = 0;
     const BatchPayload batch{next_position_, records_, static_cast<std::uint32_t>(cursor_ - tail_), last_ts_, 0};
     std::memcpy(frame + kFrameHeaderSize, &batch, sizeof batch);
+    // The CRC covers [8, 48): the length word, stored by Publish, is not part of it.
     h->crc = FrameCrc(frame, kBatchFrameSize);
+  }
+
+  std::uint64_t Publish() noexcept {
+    std::byte* frame = base_ + tail_;
     StoreLengthRelease(frame, kBatchFrameSize);  // the commit: readers see all of the batch or none
     const std::uint64_t last = next_position_ + records_ - 1;
     appends_ += records_;
@@ -154,6 +165,8 @@ class JournalWriter::Impl {
     }
     return last;
   }
+
+  Result<std::uint64_t> AppendBatch(std::span<const std::byte> batch);
 
   Status Fail(Status why) {
     failed_ = true;
@@ -258,6 +271,76 @@ Result<std::span<std::byte>> JournalWriter::Reserve(std::size_t bytes, std::uint
 }
 Result<std::uint64_t> JournalWriter::CommitBatch(std::int64_t timestamp_ns) { return impl_->Commit(timestamp_ns); }
 void JournalWriter::AbortBatch() noexcept { impl_->AbortBatch(); }
+Result<std::uint64_t> JournalWriter::AppendBatch(std::span<const std::byte> batch) { return impl_->AppendBatch(batch); }
+
+// Validation happens on an aligned private copy behind a segment header of this writer's
+// format version: ParseBatch reads the version there, and the received bytes may lie at any
+// alignment. Then the batch is rebuilt through Reserve (so rolls and failures behave as for
+// any append) and compared with the input before the commit: the segment must hold the very
+// bytes the source journal holds, or replicas would differ in their CRC words.
+Result<std::uint64_t> JournalWriter::Impl::AppendBatch(std::span<const std::byte> batch) {
+  const auto where = [&] { return "journal " + opt_.directory + ": AppendBatch: "; };
+  if (failed_) return Refused();
+  if (records_ != 0) return Status::InvalidArgument(where() + "a batch is open (Reserve without CommitBatch)");
+  if (batch.size() < kBatchFrameSize + kFrameHeaderSize || batch.size() % kFrameAlignment != 0 ||
+      batch.size() > UINT32_MAX)
+    return Status::Corruption(where() + "a batch of " + std::to_string(batch.size()) +
+                              " bytes cannot be whole (too short, or not a multiple of 8)");
+  std::vector<std::uint64_t> scratch((kSegmentHeaderSize + batch.size()) / 8, 0);
+  auto* copy = reinterpret_cast<std::byte*>(scratch.data());
+  SegmentHeader header{};
+  header.format_version = kFormatVersion;
+  std::memcpy(copy, &header, sizeof header);
+  std::memcpy(copy + kSegmentHeaderSize, batch.data(), batch.size());
+  const BatchParse p = ParseBatch(copy, kSegmentHeaderSize + batch.size(), kSegmentHeaderSize, 0, Verify::kAll);
+  if (p.outcome != BatchOutcome::kBatch) {
+    std::string why = p.outcome == BatchOutcome::kBad ? p.reason : "no batch frame";
+    // A data frame without the length copy: likely read from a version 1 segment, which this
+    // writer cannot reproduce byte for byte.
+    if (p.outcome == BatchOutcome::kBad && std::strstr(p.reason, "CRC-covered copy") != nullptr)
+      why.append(" (a batch of a format version 1 segment? it cannot be copied verbatim)");
+    return Status::Corruption(
+        where() + "the batch is damaged or malformed at byte " +
+        std::to_string(p.bad_offset >= kSegmentHeaderSize ? p.bad_offset - kSegmentHeaderSize : 0) + ": " + why);
+  }
+  const BatchPayload& b = p.batch;
+  if (b.batch_bytes != batch.size())
+    return Status::Corruption(where() + "the batch frame says " + std::to_string(b.batch_bytes) + " bytes, " +
+                              std::to_string(batch.size()) + " were given");
+  if (b.first_position != next_position_)
+    return Status::FailedPrecondition(where() + "batch starts at " + std::to_string(b.first_position) +
+                                      ", the journal continues at " + std::to_string(next_position_));
+  if (b.timestamp_ns < last_ts_)
+    return Status::InvalidArgument(where() + "batch at position " + std::to_string(b.first_position) +
+                                   " has timestamp " + std::to_string(b.timestamp_ns) + ", before the journal's " +
+                                   std::to_string(last_ts_) + " (timestamps never decrease)");
+  const std::byte* in = copy + kSegmentHeaderSize;
+  for (std::size_t at = kBatchFrameSize; at < batch.size();) {
+    FrameHeader h;
+    std::memcpy(&h, in + at, sizeof h);
+    Result<std::span<std::byte>> span = Reserve(h.length - kFrameHeaderSize, h.user_type);
+    if (!span.ok()) {
+      AbortBatch();
+      return span.status();
+    }
+    std::memcpy(span->data(), in + at + kFrameHeaderSize, span->size());
+    at += AlignUp(h.length, kFrameAlignment);
+  }
+  const std::int64_t last_ts = last_ts_;
+  Seal(b.timestamp_ns);
+  // The length word is the only byte still unwritten: compare it apart.
+  std::uint32_t length = 0;
+  std::memcpy(&length, in, sizeof length);
+  if (cursor_ - tail_ != batch.size() || length != kBatchFrameSize ||
+      std::memcmp(base_ + tail_ + sizeof length, in + sizeof length, batch.size() - sizeof length) != 0) {
+    AbortBatch();
+    last_ts_ = last_ts;
+    return Status::Corruption(where() + "the batch at position " + std::to_string(b.first_position) +
+                              " passed validation but rewriting it gave other bytes (non-zero padding or "
+                              "flags?); nothing was appended");
+  }
+  return Publish();
+}
 
 std::uint64_t JournalWriter::committed_position() const noexcept {
   if (!impl_->control_) return impl_->closed_committed_;  // after Close()

@@ -41,6 +41,12 @@ class JournalWriter {
   // clamped to be non-decreasing along the journal (seek by time relies on it).
   Result<std::uint64_t> CommitBatch(std::int64_t timestamp_ns);
   void AbortBatch() noexcept;  // drops the open batch; nothing of it was ever visible
+  // A follower's append of a whole batch received from elsewhere (RawBatch::bytes of another
+  // journal): validated completely first (CRCs, frame layout, exact length, and it must start
+  // at committed_position()+1), then written so the segment holds the same bytes. Returns
+  // its last position. Corruption (damaged/malformed), InvalidArgument (position gap or
+  // overlap, a batch open); on any error nothing is appended.
+  Result<std::uint64_t> AppendBatch(std::span<const std::byte> batch);
 
   std::uint64_t committed_position() const noexcept;  // last committed position; first-1 if none
   std::uint64_t durable_position() const noexcept;    // == committed under Durability::kNone
