@@ -3,6 +3,7 @@
 //   engine.execute(cmd, meta, rill::engine::AckLevel::kDurable);   // returns once synced
 //   engine.execute(cmd, meta, rill::engine::AckLevel::kAccepted);  // decided, NOT yet journaled
 //   engine.execute(cmd, meta, balances_view);                      // applied(view): the read model has it
+//   engine.execute(cmd, meta, rill::engine::AckLevel::kReplicated); // a quorum of the replicated log has it
 //
 // The engine never acknowledges more than is true: an outcome delivered at kJournaled means
 // the command's events are committed in the journal (readers see them; a killed process keeps
@@ -32,6 +33,14 @@ enum class AckLevel : std::uint8_t {
   // take the view (engine.execute(cmd, meta, view)); the outcome is kViewUnavailable (events
   // journaled, model stopped) if the view halts or closes first.
   kApplied = 3,
+  // Journaled, and a quorum of the replicated log (NATS JetStream, replication/) has stored the
+  // command's last event: it survives the loss of this machine (replication/README.md says
+  // exactly what each level keeps). Needs EngineOptions::replication; the outcome is
+  // kReplicationUnavailable if this writer is fenced, or the replicator halts, first.
+  kReplicated = 4,
+  // kReplicated and kDurable both: also kept when the writer's machine loses power and the
+  // log's quorum loses its page cache at once.
+  kReplicatedDurable = 5,
 };
 
 constexpr const char* AckLevelName(AckLevel level) noexcept {
@@ -44,6 +53,10 @@ constexpr const char* AckLevelName(AckLevel level) noexcept {
       return "durable";
     case AckLevel::kApplied:
       return "applied";
+    case AckLevel::kReplicated:
+      return "replicated";
+    case AckLevel::kReplicatedDurable:
+      return "replicated+durable";
   }
   return "unknown";
 }

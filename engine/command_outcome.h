@@ -40,6 +40,12 @@ enum class RejectCode : std::uint8_t {
   // Do not resubmit it as a new command (a retry with the same command id gets this outcome's
   // original, accepted form from the idempotency window).
   kViewUnavailable,
+  // The replicated log cannot take more from this writer now: the unreplicated tail reached
+  // EngineOptions::max_replication_lag (retry once replication catches up), or the replicator
+  // stopped for good (fenced by another writer: send commands to the new one). With
+  // AckLevel::kReplicated after a decision it also means "journaled here, NOT confirmed
+  // replicated": the events may yet be replicated, or moved aside if another writer took over.
+  kReplicationUnavailable,
 };
 
 constexpr const char* RejectCodeName(RejectCode code) noexcept {
@@ -66,6 +72,8 @@ constexpr const char* RejectCodeName(RejectCode code) noexcept {
       return "internal error";
     case RejectCode::kViewUnavailable:
       return "journaled, but the view is unavailable";
+    case RejectCode::kReplicationUnavailable:
+      return "replication unavailable";
   }
   return "unknown";
 }

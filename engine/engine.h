@@ -67,6 +67,8 @@
 #include "rill/engine/completion.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/engine_options.h"
+#include "rill/engine/pending_ack_queue.h"
+#include "rill/engine/replication_progress.h"
 #include "rill/engine/recovery_info.h"
 #include "rill/engine/ring_buffer.h"
 #include "rill/engine/snapshot.h"
@@ -199,6 +201,7 @@ class Engine {
     stopping_.store(true, std::memory_order_seq_cst);
     ring_->shutdown();
     writer_.join();
+    if (replication_ != nullptr) replication_->SetWake({});  // it outlives us: no more wake-ups
     if (snapshotter_) snapshotter_->Stop();
     if (Status s = journal_->Close(); !s.ok()) Log("closing the journal: " + s.ToString());
     stopped_ = true;
@@ -340,10 +343,16 @@ class Engine {
   void CommitOpenBatch(std::int64_t timestamp);
   void CompleteCommitted();
   void HandOverApplied();
-  void PushDurable(const PendingAck& p);
   void DeliverDurableUpTo(std::uint64_t durable);
   void CheckDurable();
   void RejectPendingDurable(const Status& why);
+  // ---- Replicated acknowledgements (engine_replication.h) ----------------------------------
+  void OnReplicated();  // the replicator's thread
+  void CheckReplicated();
+  void RefreshReplicationGate();
+  void RejectPendingReplicated(const CommandOutcome& outcome);
+  CommandOutcome ReplicationUnavailable() const;
+  void FinishReplicatedAtShutdown();
   CommandOutcome JournalUnavailable() const;
   void OnJournalFailure(const Status& error);
   void FinishAfterShutdown(std::int64_t next);
@@ -374,6 +383,8 @@ class Engine {
   std::atomic<bool> durable_waiting_{false};
   std::atomic<bool> failed_{false};
   Status failure_;  // written once by the writer before failed_ is set
+  // Shared with the replicator's thread (OnReplicated).
+  alignas(kFalseSharingRange) std::atomic<bool> replicated_waiting_{false};
 
   // Writer thread only.
   alignas(kFalseSharingRange) std::int64_t max_batch_ = 1;
@@ -389,8 +400,13 @@ class Engine {
   std::uint64_t commands_since_digest_ = 0;
   std::vector<AppliedWaiter> applied_pending_;  // this batch's applied(view) acks, by view:
   std::vector<AppliedView*> applied_views_;     //   parallel arrays, capacity kept
-  std::vector<PendingAck> durable_;
-  std::size_t durable_head_ = 0, durable_size_ = 0;
+  PendingAckQueue<PendingAck> durable_;
+  // kReplicated(+durable, once durable) acknowledgements, waiting for the replicated position.
+  PendingAckQueue<PendingAck> replicated_;
+  ReplicationProgress* const replication_ = options_.replication;  // not owned; may be null
+  bool replication_refusing_ = false;  // the lag bound is reached: commands get kReplicationUnavailable
+  bool replication_failed_ = false;    // final_error() was seen: this writer no longer writes
+  Status replication_failure_;
 };
 
 }  // namespace rill::engine
@@ -399,3 +415,4 @@ class Engine {
 // is used, so they are headers included here, kept apart for readability.
 #include "rill/engine/engine_recovery.h"
 #include "rill/engine/engine_writer_loop.h"
+#include "rill/engine/engine_replication.h"

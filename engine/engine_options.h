@@ -19,6 +19,7 @@
 
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/command_processor.h"
+#include "rill/engine/replication_progress.h"
 #include "rill/engine/snapshot_options.h"
 #include "rill/journal/options.h"
 
@@ -55,6 +56,17 @@ struct EngineOptions {
   // acknowledgements are delivered; unset costs nothing, set costs three clock reads per batch.
   // Must be short and must not wait on the engine.
   std::function<void(const BatchTiming&)> on_batch;
+  // Replication (replication/README.md): the replicator that ships this journal, needed for
+  // AckLevel::kReplicated. Not owned: it must outlive the engine. Null: no replication.
+  ReplicationProgress* replication = nullptr;
+  // Most journal positions that may wait for replication: once that many wait, commands are answered
+  // kReplicationUnavailable (checked once per writer batch, so one batch may overshoot) until
+  // the replicator catches up. It bounds what a standby's takeover can lose of commands
+  // acknowledged at kJournaled or kDurable. 0 = no bound.
+  std::uint64_t max_replication_lag = 1'000'000;
+  // At Stop, how long pending kReplicated acknowledgements may still wait for the replicator
+  // before they are answered kReplicationUnavailable ("journaled, not confirmed replicated").
+  std::int64_t replication_stop_wait_ns = 2'000'000'000;
 };
 
 }  // namespace rill::engine

@@ -77,7 +77,9 @@ inline Engine<D>::Engine(const EngineOptions& options, codecs::SchemaRegistry re
   batch_pending_.reserve(static_cast<std::size_t>(max_batch_));
   applied_pending_.reserve(static_cast<std::size_t>(max_batch_));
   applied_views_.reserve(static_cast<std::size_t>(max_batch_));
-  durable_.resize(std::max<std::size_t>(16, std::bit_ceil(options.ring_size)));
+  durable_ = PendingAckQueue<PendingAck>(std::max<std::size_t>(16, std::bit_ceil(options.ring_size)));
+  if (replication_ != nullptr)
+    replicated_ = PendingAckQueue<PendingAck>(std::max<std::size_t>(16, std::bit_ceil(options.ring_size)));
   // Commit early once a batch passes a quarter segment, so a batch of big commands never
   // outgrows a segment (the journal would refuse it).
   commit_threshold_ = std::max<std::size_t>(1, options.journal.segment_size / 4);
@@ -158,6 +160,7 @@ template <typename D>
 inline void Engine<D>::Start() {
   // Recovery ran on this thread; starting the thread is the happens-before edge it needs.
   processor_->TransferOwnership();
+  if (replication_ != nullptr) replication_->SetWake([this] { OnReplicated(); });
   writer_ = std::thread([this] { WriterMain(); });
   if (options_.snapshot.enabled) {
     typename Snapshotter<D>::Config c;

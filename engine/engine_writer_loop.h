@@ -1,6 +1,6 @@
 // rill/engine/engine_writer_loop.h: Engine<D>'s writer thread. Per batch of ring slots:
 // decide and append each command to the journal (JournalSink), commit, then acknowledge
-// (journaled, durable, applied(view)); the durable queue and the syncer's tick that wakes the
+// (journaled, durable, applied(view); replicated in engine_replication.h); the durable queue and the syncer's tick that wakes the
 // writer for it (OnDurable, with its Dekker partner CheckDurable); the failed mode after a
 // journal error; the answers at shutdown.
 //
@@ -90,7 +90,8 @@ inline void Engine<D>::WriterMain() {
     HandleBatch(next, a.last);
     ring_->release(a.last);
     next = a.last + 1;
-    if (durable_size_ != 0) CheckDurable();
+    if (!durable_.empty()) CheckDurable();
+    if (!replicated_.empty()) CheckReplicated();
   }
   FinishAfterShutdown(next);
 }
@@ -114,6 +115,7 @@ inline void Engine<D>::HandleBatch(std::int64_t first, std::int64_t last) {
   BatchTiming timing;
   if (timed) timing.dequeued_ns = SteadyNs();
   batch_pending_.clear();
+  if (replication_ != nullptr) RefreshReplicationGate();
   for (std::int64_t s = first; s <= last; ++s) {
     const Slot& slot = (*ring_)[s];
     if (slot.tick) {
@@ -132,6 +134,12 @@ inline void Engine<D>::HandleBatch(std::int64_t first, std::int64_t last) {
     if (slot.ack == AckLevel::kApplied && slot.view == nullptr) [[unlikely]] {
       slot.target.Deliver(CommandOutcome::Rejected(
           Rejection(RejectCode::kInvalidCommand, 0, "AckLevel::kApplied needs a view: submit with an AppliedView&")));
+      continue;
+    }
+    if ((slot.ack == AckLevel::kReplicated || slot.ack == AckLevel::kReplicatedDurable) && replication_ == nullptr)
+        [[unlikely]] {
+      slot.target.Deliver(CommandOutcome::Rejected(Rejection(
+          RejectCode::kInvalidCommand, 0, "AckLevel::kReplicated needs a replicator: set EngineOptions::replication")));
       continue;
     }
     CommandOutcome outcome = Decide(slot, timestamp);
@@ -156,6 +164,8 @@ template <typename D>
 inline CommandOutcome Engine<D>::Decide(const Slot& slot, std::int64_t timestamp) {
   if (failed_local_) [[unlikely]]
     return JournalUnavailable();
+  if (replication_refusing_) [[unlikely]]
+    return ReplicationUnavailable();
   // At a command boundary, so a command's events always share one journal batch.
   if (batch_bytes_ >= commit_threshold_) [[unlikely]] {
     CommitOpenBatch(timestamp);
@@ -208,10 +218,12 @@ inline void Engine<D>::CompleteCommitted() {
     } else if (p.ack == AckLevel::kApplied) {
       applied_pending_.push_back(AppliedWaiter{p.outcome.position(), p.target, p.outcome});
       applied_views_.push_back(p.view);
-    } else if (p.ack == AckLevel::kJournaled || durability_none_) {
+    } else if (p.ack == AckLevel::kJournaled || (p.ack == AckLevel::kDurable && durability_none_)) {
       p.target.Deliver(p.outcome);  // kDurable under kNone: durable == committed
+    } else if (p.ack == AckLevel::kReplicated || (p.ack == AckLevel::kReplicatedDurable && durability_none_)) {
+      replicated_.Push(p);
     } else {
-      PushDurable(p);
+      durable_.Push(p);  // kDurable, and kReplicatedDurable until durable
     }
   }
   batch_pending_.clear();
@@ -233,30 +245,18 @@ inline void Engine<D>::HandOverApplied() {
   applied_views_.clear();
 }
 
-// The durable queue: a circular buffer, in commit order, that doubles when full (rare:
-// more kDurable commands in flight than the ring holds), so the writer never waits for the
-// syncer.
-template <typename D>
-inline void Engine<D>::PushDurable(const PendingAck& p) {
-  if (durable_size_ == durable_.size()) {
-    std::vector<PendingAck> bigger(durable_.size() * 2);
-    for (std::size_t i = 0; i < durable_size_; ++i) bigger[i] = durable_[(durable_head_ + i) % durable_.size()];
-    durable_ = std::move(bigger);
-    durable_head_ = 0;
-  }
-  durable_[(durable_head_ + durable_size_) % durable_.size()] = p;
-  ++durable_size_;
-}
-
+// Durable acknowledgements are delivered in commit order; kReplicatedDurable ones move on to
+// the replicated queue (their position is already durable when they get there).
 template <typename D>
 inline void Engine<D>::DeliverDurableUpTo(std::uint64_t durable) {
-  while (durable_size_ != 0) {
-    PendingAck& p = durable_[durable_head_];
-    if (p.outcome.position() > durable) break;
-    p.target.Deliver(p.outcome);
-    durable_head_ = (durable_head_ + 1) % durable_.size();
-    --durable_size_;
-  }
+  durable_.PopUpTo(durable, [this](PendingAck& p) {
+    if (p.ack == AckLevel::kReplicatedDurable) {
+      replicated_.Push(p);
+    } else {
+      p.target.Deliver(p.outcome);
+    }
+  });
+  if (!replicated_.empty()) CheckReplicated();
 }
 
 template <typename D>
@@ -269,14 +269,14 @@ inline void Engine<D>::CheckDurable() {
   // The syncer records its failure before its last on_durable call (the wake-up tick); the
   // seq_cst pair above orders that call's hint store before our hint load, so when the tick
   // was skipped (we were not waiting yet) the failure is visible here.
-  if (durable_size_ != 0) {
+  if (!durable_.empty()) {
     if (const Status s = journal_->status(); !s.ok()) {
       OnJournalFailure(s);
       RejectPendingDurable(s);
     }
   }
   // Relaxed: only the writer stores it; a stale true costs the syncer one useless tick.
-  if (durable_size_ == 0) durable_waiting_.store(false, std::memory_order_relaxed);
+  if (durable_.empty()) durable_waiting_.store(false, std::memory_order_relaxed);
 }
 
 // Answers every pending durable acknowledgement with kJournalUnavailable: journaled, but a
@@ -285,11 +285,7 @@ template <typename D>
 inline void Engine<D>::RejectPendingDurable(const Status& why) {
   const CommandOutcome lost = CommandOutcome::Rejected(
       Rejection(RejectCode::kJournalUnavailable, 0, "journaled, not durable: " + why.ToString()));
-  while (durable_size_ != 0) {
-    durable_[durable_head_].target.Deliver(lost);
-    durable_head_ = (durable_head_ + 1) % durable_.size();
-    --durable_size_;
-  }
+  durable_.PopAll([&lost](PendingAck& p) { p.target.Deliver(lost); });
 }
 
 template <typename D>
@@ -318,7 +314,7 @@ inline void Engine<D>::OnJournalFailure(const Status& error) {
       " is intact; fix the cause and restart the engine");
   // Durable acknowledgements already committed: make them durable now if the journal can
   // (after a failed sync, Sync() returns that failure at once: it is never retried).
-  if (durable_size_ != 0) {
+  if (!durable_.empty()) {
     const Status synced = journal_->Sync();
     DeliverDurableUpTo(journal_->durable_position());
     if (!synced.ok()) RejectPendingDurable(synced);
@@ -339,17 +335,14 @@ inline void Engine<D>::FinishAfterShutdown(std::int64_t next) {
     const Slot& slot = (*ring_)[i];
     if (slot.sequence >= next && !slot.tick) slot.target.Deliver(shutdown);
   }
-  if (durable_size_ != 0) {
+  if (!durable_.empty()) {
     const Status s = journal_->Sync();
     DeliverDurableUpTo(journal_->durable_position());
     const CommandOutcome lost = CommandOutcome::Rejected(
         Rejection(RejectCode::kJournalUnavailable, 0, "journaled, but the sync at shutdown failed: " + s.ToString()));
-    while (durable_size_ != 0) {
-      durable_[durable_head_].target.Deliver(lost);
-      durable_head_ = (durable_head_ + 1) % durable_.size();
-      --durable_size_;
-    }
+    durable_.PopAll([&lost](PendingAck& p) { p.target.Deliver(lost); });
   }
+  if (!replicated_.empty()) FinishReplicatedAtShutdown();
 }
 
 }  // namespace rill::engine

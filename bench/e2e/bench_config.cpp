@@ -27,6 +27,8 @@ std::optional<engine::AckLevel> ParseAckLevel(std::string_view name) noexcept {
   if (name == "journaled") return engine::AckLevel::kJournaled;
   if (name == "durable") return engine::AckLevel::kDurable;
   if (name == "applied") return engine::AckLevel::kApplied;
+  if (name == "replicated") return engine::AckLevel::kReplicated;
+  if (name == "replicated+durable") return engine::AckLevel::kReplicatedDurable;
   return std::nullopt;
 }
 
