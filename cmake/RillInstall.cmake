@@ -9,7 +9,11 @@
 #   P/lib/librill_tools*.a, librill_bench_*.a, P/include/rill/{tools,bench/e2e}/
 #                                   rill::tools, for a domain's own tool binary (component tools,
 #                                   rillToolsTargets.cmake; needs libpq for the PostgreSQL baseline)
-#   P/share/rill/*.sh               the scripts those tools run (throwaway PostgreSQL, latency plot)
+#   P/share/rill/*.sh               the scripts those tools run (throwaway PostgreSQL, latency plot,
+#                                   throwaway NATS cluster)
+#   P/lib/librill_replication.a, P/include/rill/replication/
+#                                   rill::replication (component replication,
+#                                   rillReplicationTargets.cmake; needs libnats); the tools need it
 include(CMakePackageConfigHelpers)
 
 set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections)
@@ -40,11 +44,22 @@ install(FILES ${RILL_GENERATED_ROOT}/rill/codecs/envelope_generated.h ${RILL_GEN
 
 install(EXPORT rillTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
 
+# Replication (component replication): its own export set, so only projects that ship or follow
+# a journal need libnats.
+if(TARGET rill_replication)
+  install(TARGETS rill_replication EXPORT rillReplicationTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT rillReplicationTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/replication/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/replication
+          FILES_MATCHING PATTERN "*.h" PATTERN "nats_internal.h" EXCLUDE)
+endif()
+
 # The tools as a library (component tools): their own export set, so a project that does not ask
 # for them needs none of their dependencies (libpq).
 if(TARGET rill_tools)
   set(RILL_TOOLS_TARGETS rill_tools rill_tools_inspect rill_tools_recover rill_tools_replay rill_tools_demo
-                         rill_tools_bench rill_tools_crashtest rill_bench_e2e rill_bench_baselines)
+                         rill_tools_bench rill_tools_crashtest rill_tools_follow rill_bench_e2e rill_bench_baselines)
   install(TARGETS ${RILL_TOOLS_TARGETS} EXPORT rillToolsTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
           INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -54,6 +69,7 @@ if(TARGET rill_tools)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/bench/e2e/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/bench/e2e
           FILES_MATCHING PATTERN "*.h")
   install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/pg-throwaway.sh ${PROJECT_SOURCE_DIR}/scripts/plot-latency.sh
+                   ${PROJECT_SOURCE_DIR}/scripts/nats-throwaway.sh
           DESTINATION ${CMAKE_INSTALL_DATADIR}/rill)
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rillConfig.cmake.in

@@ -14,6 +14,9 @@ packages=(
   clang libclang-rt-14-dev
   # rill bench's baselines and plot: a throwaway PostgreSQL server, libpq, gnuplot
   postgresql libpq-dev gnuplot-nox
+  # replication (replication/): NATS JetStream, the C client and a server for the tests'
+  # throwaway 3-node cluster (scripts/nats-throwaway.sh)
+  nats-server libnats-dev
 )
 
 missing=()

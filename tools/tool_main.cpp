@@ -20,6 +20,7 @@
 
 #include "rill/base/crc32c.h"
 #include "rill/tools/domain_tools.h"
+#include "rill/tools/follow/follow_command.h"
 #include "rill/tools/inspect/inspect_dump.h"
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
@@ -341,7 +342,12 @@ void AddBench(CLI::App& app, const Domains& domains, BenchOptions& o, int* exit_
   b->add_option("--pin", o.pin, "CPUs to pin to, e.g. 0,1: the writer, then producers, then projectors take turns")
       ->check(NonEmpty("a CPU list such as 0,1 or 0-3, or omit --pin"));
   b->add_option("--seconds", o.seconds, "Duration of the measured part")->check(Decimal(0.01, 3600.0, "seconds"));
-  b->add_option("--ack", o.ack, "Acknowledgement level")->check(OneOf({"accepted", "journaled", "durable", "applied"}));
+  b->add_option("--ack", o.ack, "Acknowledgement level (replicated: needs --replicate)")
+      ->check(OneOf({"accepted", "journaled", "durable", "applied", "replicated", "replicated+durable"}));
+  b->add_option("--replicate", o.replicate,
+                "Ship the journal to this NATS JetStream cluster (URLs, comma-separated) while the engine runs, "
+                "then measure the cluster's raw publish rate as the same-run ceiling");
+  b->add_option("--replicas", o.replicas, "Replicas of the bench's stream (with --replicate)")->capture_default_str();
   b->add_option("--dir", o.dir, "Journal directory (must be empty; default: a temporary one, removed afterwards)")
       ->check(NonEmpty("a directory, or omit --dir for a temporary one"));
   b->add_flag("--keep", o.keep, "Keep the temporary journal and print where it is");
@@ -477,6 +483,34 @@ void AddCrashtest(CLI::App& app, const Domains& domains, crashtest::CrashtestOpt
 
 }  // namespace
 
+void AddFollow(CLI::App& app, FollowOptions& o, int* exit_code) {
+  auto* f = app.add_subcommand(
+      "follow",
+      "Follow a writer's replicated journal stream (NATS JetStream) into a local journal, byte for byte; "
+      "inspect, replay and projectors then run on it");
+  f->add_option("DIR", o.dir, "Local journal directory (created from the stream when missing)")
+      ->required()
+      ->check(NonEmpty("the local journal's directory"));
+  f->add_option("--nats", o.nats_urls, "NATS server URLs, comma-separated (nats://host:4222,...)")
+      ->required()
+      ->check(NonEmpty("one or more NATS URLs"));
+  f->add_option("--app", o.app, "The writer's application name (stream RILL_<app>_<shard>)")->capture_default_str();
+  f->add_option("--shard", o.shard, "The writer's shard")->capture_default_str();
+  f->add_option("--durability", o.durability, "The local journal's syncs")
+      ->check(OneOf({"none", "batch", "interval"}))
+      ->capture_default_str();
+  f->add_option("--segment-size", o.segment_size, "Bytes per local segment file")->capture_default_str();
+  f->add_option("--status-interval", o.status_interval_s, "Seconds between status lines")->capture_default_str();
+  f->add_option("--seconds", o.seconds, "Stop after this many seconds (default: until SIGINT/SIGTERM)");
+  f->footer(
+      Footer("rill follow /var/lib/bank-replica/journal --nats nats://10.0.0.1:4222,nats://10.0.0.2:4222 --app bank\n"
+             "\nExit codes here: 0 stopped (signal, --seconds); 1 the follower stopped for good (a gap,\n"
+             "a damaged or foreign message, a local journal ahead of the stream); 2 usage error;\n"
+             "3 cannot start (the local journal held by a writer, or not creatable). A missing stream or\n"
+             "unreachable servers are waited for: the status line says why."));
+  f->callback([&o, exit_code] { *exit_code = RunFollow(o, stdout, stderr); });
+}
+
 int RunToolMain(int argc, char** argv, const char* program, std::vector<std::unique_ptr<DomainTools>> list) {
   program_name = program;
   const Domains domains(std::move(list));
@@ -499,6 +533,8 @@ int RunToolMain(int argc, char** argv, const char* program, std::vector<std::uni
   AddReplay(app, domains, *replay_options, &exit_code);
   auto recover_options = std::make_unique<RecoverOptions>();
   AddRecover(app, *recover_options, &exit_code);
+  auto follow_options = std::make_unique<FollowOptions>();
+  AddFollow(app, *follow_options, &exit_code);
 
   try {
     app.parse(argc, argv);

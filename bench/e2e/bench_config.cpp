@@ -66,6 +66,9 @@ std::string BenchConfig::Validate() const {
   if (ack == engine::AckLevel::kApplied && projectors == 0)
     return "--ack applied needs a projector to wait for: --projectors 1 or more";
   if (aggregates < 1) return "--aggregates must be at least 1";
+  if ((ack == engine::AckLevel::kReplicated || ack == engine::AckLevel::kReplicatedDurable) && replicate.empty())
+    return "--ack replicated needs a NATS cluster to replicate to: --replicate nats://127.0.0.1:4222,...";
+  if (replicas < 1 || replicas > 5) return "--replicas must be in [1, 5]";
   return {};
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "rill/engine/ack_level.h"
+#include "rill/engine/replication_progress.h"
 #include "rill/journal/options.h"
 
 namespace rill::bench {
@@ -73,6 +74,12 @@ struct BenchConfig {
   // Projectors decode with DecodeTrusted: safe because the bench always journals into a fresh
   // directory that only this process's engine wrote (codecs/decoder.h).
   bool projector_verify = false;
+  // Replication (replication/): NATS URLs to ship the journal to ("": none), the stream's
+  // replicas, and the replicator the tool started for the run (tools/bench), which the
+  // engine acknowledges kReplicated against.
+  std::string replicate;
+  int replicas = 3;
+  engine::ReplicationProgress* replication = nullptr;
 
   bool open_loop() const noexcept { return rate > 0; }
   // Empty when the configuration can run; else what is wrong (a usage error).

@@ -65,6 +65,15 @@ struct EngineBenchReport {
   std::uint64_t events = 0;  // journal positions used by the measured part
   std::uint64_t ring_full = 0;
   std::uint64_t projection_marks_dropped = 0;
+  // Replication (config.replicate): what the replicator shipped, filled by the tool after the
+  // run (tools/bench/bench_command.cpp).
+  struct Replication {
+    bool on = false;
+    std::uint64_t messages = 0, bytes = 0, duplicates = 0, resyncs = 0;
+    std::uint64_t replicated_position = 0, committed_position = 0;
+    std::string stream;  // RILL_<app>_<shard>: `rill follow --app bench --shard <shard>` reads it
+    std::string state;
+  } replication;
   // Checks.
   bool acknowledged_once = false;
   bool state_consistent = false;

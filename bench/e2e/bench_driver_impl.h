@@ -125,6 +125,17 @@ Result<EngineBenchReport> RunEngineBench(const BenchConfig& c, std::FILE* progre
         return s.WithContext("rill bench: a projector did not catch up with the setup");
     }
   }
+  // With replication, the measured part starts once the setup is replicated too: its
+  // commands would otherwise wait behind the setup's tail.
+  if (c.replication != nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (c.replication->replicated_position() < setup_position) {
+      if (Status e = c.replication->final_error(); !e.ok()) return e.WithContext("rill bench: replicating the setup");
+      if (std::chrono::steady_clock::now() > deadline)
+        return Status::TimedOut("rill bench: the setup was not replicated within 120 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // once, before the measured part
+    }
+  }
 
   // The measured part.
   std::vector<std::unique_ptr<driver::Producer<W>>> producers;

@@ -73,6 +73,15 @@ void PrintSummary(const EngineBenchReport& r, std::span<const BaselineResult> ba
                ull(r.completed), r.seconds, r.throughput_per_s, ull(r.accepted), ull(r.rejected), ull(r.failed));
   std::fprintf(out, "  %llu events journaled; %llu batches, %.1f commands per batch; ring full %llu times\n",
                ull(r.events), ull(r.batches), r.mean_batch(), ull(r.ring_full));
+  if (r.replication.on) {
+    const auto& x = r.replication;
+    std::fprintf(out,
+                 "  replication to %s (stream %s, R%d): %llu messages, %.1f MB shipped, %llu duplicates, %llu resyncs; "
+                 "replicated through %llu of %llu (%s)\n",
+                 c.replicate.c_str(), x.stream.c_str(), c.replicas, ull(x.messages), static_cast<double>(x.bytes) / 1e6,
+                 ull(x.duplicates), ull(x.resyncs), ull(x.replicated_position), ull(x.committed_position),
+                 x.state.c_str());
+  }
   std::fprintf(
       out, "latency (%s):\n",
       c.open_loop() ? "intended send -> acknowledgement, no coordinated omission" : "submit -> acknowledgement seen");
@@ -148,6 +157,17 @@ void WriteJson(const EngineBenchReport& r, std::span<const BaselineResult> basel
                "\"mean_batch\": %.2f, \"ring_full\": %llu},\n",
                ull(r.setup_commands), ull(r.submitted), ull(r.completed), ull(r.accepted), ull(r.rejected),
                ull(r.failed), ull(r.duplicates), ull(r.events), ull(r.batches), r.mean_batch(), ull(r.ring_full));
+  if (r.replication.on) {
+    const auto& x = r.replication;
+    std::fprintf(out,
+                 "  \"replication\": {\"urls\": \"%s\", \"stream\": \"%s\", \"replicas\": %d, \"messages\": %llu, "
+                 "\"bytes\": %llu, "
+                 "\"duplicates\": %llu, \"resyncs\": %llu, \"replicated_position\": %llu, "
+                 "\"committed_position\": %llu, \"state\": \"%s\"},\n",
+                 JsonEscape(c.replicate).c_str(), JsonEscape(x.stream).c_str(), c.replicas, ull(x.messages),
+                 ull(x.bytes), ull(x.duplicates), ull(x.resyncs), ull(x.replicated_position), ull(x.committed_position),
+                 JsonEscape(x.state).c_str());
+  }
   std::fprintf(out, "  \"checks\": {\"acknowledged_once\": %s, \"state_consistent\": %s, \"detail\": \"%s\"},\n",
                r.acknowledged_once ? "true" : "false", r.state_consistent ? "true" : "false",
                JsonEscape(r.check_detail).c_str());

@@ -110,6 +110,7 @@ engine::EngineOptions EngineOptionsFor(const BenchConfig& c, std::size_t expecte
   eo.journal.segment_size = c.segment_size;
   eo.ring_size = c.ring_size;
   eo.max_batch = c.max_batch;
+  eo.replication = c.replication;
   eo.processor.expected_aggregates = expected_aggregates;
   eo.log_to_stderr = true;
   const bool marks = c.projectors > 0;

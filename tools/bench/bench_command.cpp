@@ -10,6 +10,7 @@
 #include "rill/bench/e2e/bench_report.h"
 #include "rill/bench/e2e/postgres_server.h"
 #include "rill/bench/e2e/script_path.h"
+#include "rill/tools/bench/bench_replication.h"
 
 // The source tree's copy (tools/CMakeLists.txt); installed tools find theirs under share/rill.
 #ifndef RILL_SOURCE_PLOT_LATENCY_SCRIPT
@@ -52,7 +53,8 @@ std::string ToConfig(const BenchOptions& o, bench::BenchConfig* c) {
   const auto durability = bench::ParseDurability(o.durability);
   if (!durability) return "--durability must be none, batch or interval, not '" + o.durability + "'";
   const auto ack = bench::ParseAckLevel(o.ack);
-  if (!ack) return "--ack must be accepted, journaled, durable or applied, not '" + o.ack + "'";
+  if (!ack)
+    return "--ack must be accepted, journaled, durable, applied, replicated or replicated+durable, not '" + o.ack + "'";
   c->domain = o.domain;
   c->durability = *durability;
   c->ack = *ack;
@@ -72,6 +74,8 @@ std::string ToConfig(const BenchOptions& o, bench::BenchConfig* c) {
   c->aggregates = o.aggregates;
   c->seed = o.seed;
   c->commands_per_producer = o.commands;
+  c->replicate = o.replicate;
+  c->replicas = o.replicas;
   if (!o.plot.empty() && !o.plot.ends_with(".png") && !o.plot.ends_with(".svg"))
     return "--plot must name a .png or .svg file, not '" + o.plot + "'";
   if (o.baseline_seconds < 0) return "--baseline-seconds must not be negative";
@@ -265,17 +269,27 @@ int RunBenchWith(const BenchOptions& options, const BenchSteps& steps, std::FILE
   // With --json -, stdout carries the JSON alone.
   const bool json_stdout = options.json == "-";
   std::FILE* text = json_stdout ? err : out;
+  std::unique_ptr<BenchReplication> replication;
+  if (!config.replicate.empty()) {
+    auto started = BenchReplication::Start(config);
+    if (!started.ok()) {
+      std::fprintf(err, "rill bench: %s\n", started.status().ToString().c_str());
+      return started.status().IsInvalidArgument() ? kExitUsage : kExitFailed;
+    }
+    replication = std::move(started).value();
+    config.replication = replication->progress();
+  }
   auto report = steps.run(config, text);
   if (!report.ok()) {
     std::fprintf(err, "rill bench: %s\n", report.status().ToString().c_str());
     return report.status().IsInvalidArgument() ? kExitUsage : kExitFailed;
   }
+  if (replication) replication->Finish(&*report, text);
 
   Baselines baselines;
-  if (options.baselines) {
-    const double seconds = options.baseline_seconds > 0 ? options.baseline_seconds : config.seconds;
-    baselines = RunBaselines(config, seconds, steps, text);
-  }
+  const double baseline_seconds = options.baseline_seconds > 0 ? options.baseline_seconds : config.seconds;
+  if (options.baselines) baselines = RunBaselines(config, baseline_seconds, steps, text);
+  if (replication) baselines.results.push_back(replication->RawPublishBaseline(*report, baseline_seconds, text));
   bench::PrintSummary(*report, baselines.results, text);
 
   int exit_code = report->ok() ? kExitOk : kExitFailed;

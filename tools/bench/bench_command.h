@@ -37,7 +37,7 @@ struct BenchOptions {
   std::size_t max_batch = 0;  // 0: a quarter of the ring
   std::string pin;            // CPU list: writer, producers, projectors take them in turn
   double seconds = 3.0;
-  std::string ack = "journaled";  // accepted | journaled | durable | applied
+  std::string ack = "journaled";  // accepted | journaled | durable | applied | replicated | replicated+durable
   std::string dir;                // journal directory; empty: a temporary one
   bool keep = false;
   int inflight = 256;
@@ -52,6 +52,11 @@ struct BenchOptions {
   // Empty: $RILL_PLOT_LATENCY_SCRIPT, else the source tree's scripts/plot-latency.sh, else
   // <executable's dir>/../share/rill/plot-latency.sh (bench/e2e/script_path.h).
   std::string plot_script;
+  // Ship the journal to this NATS JetStream cluster (comma-separated URLs) while the engine
+  // runs; needed by --ack replicated. The cluster's raw async-publish rate of 64 KiB messages
+  // is then measured after the run, as the same-run ceiling.
+  std::string replicate;
+  int replicas = 3;
 };
 
 // What the domain brings to the bench (RunBench<W> in bench.h fills them).
