@@ -68,8 +68,8 @@
 #include "rill/engine/domain.h"
 #include "rill/engine/engine_options.h"
 #include "rill/engine/pending_ack_queue.h"
-#include "rill/engine/replication_progress.h"
 #include "rill/engine/recovery_info.h"
+#include "rill/engine/replication_progress.h"
 #include "rill/engine/ring_buffer.h"
 #include "rill/engine/snapshot.h"
 #include "rill/engine/snapshotter.h"
@@ -331,6 +331,7 @@ class Engine {
   // ---- Syncer thread (engine_writer_loop.h) -----------------------------------------------
 
   void OnDurable(std::uint64_t position);
+  void PublishTick(std::uint64_t durable_position);
 
   // ---- Writer thread (engine_writer_loop.h) -----------------------------------------------
 
@@ -414,5 +415,5 @@ class Engine {
 // The member definitions (see "Files" above): a class template's must be visible wherever it
 // is used, so they are headers included here, kept apart for readability.
 #include "rill/engine/engine_recovery.h"
-#include "rill/engine/engine_writer_loop.h"
 #include "rill/engine/engine_replication.h"
+#include "rill/engine/engine_writer_loop.h"

@@ -35,19 +35,7 @@ inline void Engine<D>::OnReplicated() {
   // position: either it sees the new position, or we see that it waits and tick.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!replicated_waiting_.load(std::memory_order_relaxed)) return;
-  if (!Enter()) return;
-  // A tick with no durable position (expected_version 0): it only wakes the writer, whose
-  // loop then calls CheckReplicated. Blocking claim: the writer never waits for us.
-  const Claim c = ring_->claim(1);
-  if (c.ok()) {
-    Slot& slot = (*ring_)[c.first];
-    slot.tick = true;
-    slot.sequence = c.first;
-    slot.meta.expected_version = 0;
-    slot.target = {};
-    ring_->publish(c.first);
-  }
-  Leave();
+  PublishTick(0);  // no durable position: it only wakes the writer, whose loop calls CheckReplicated
 }
 
 template <typename D>
@@ -68,9 +56,9 @@ inline void Engine<D>::CheckReplicated() {
     }
   }
   if (replication_failed_ && !replicated_.empty()) {
-    RejectPendingReplicated(CommandOutcome::Rejected(Rejection::Format(
-        RejectCode::kReplicationUnavailable, 0, "journaled at this writer, not replicated: %s",
-        std::string(replication_failure_.message()).c_str())));
+    RejectPendingReplicated(CommandOutcome::Rejected(
+        Rejection::Format(RejectCode::kReplicationUnavailable, 0, "journaled at this writer, not replicated: %s",
+                          std::string(replication_failure_.message()).c_str())));
   }
   // Relaxed: only the writer stores it; a stale true costs the replicator one useless tick.
   if (replicated_.empty()) replicated_waiting_.store(false, std::memory_order_relaxed);
@@ -84,7 +72,8 @@ inline void Engine<D>::RefreshReplicationGate() {
     if (Status s = replication_->final_error(); !s.ok()) {
       replication_failed_ = true;
       replication_failure_ = std::move(s);
-      Log("replication stopped: " + replication_failure_.ToString() + "; rejecting commands with kReplicationUnavailable");
+      Log("replication stopped: " + replication_failure_.ToString() +
+          "; rejecting commands with kReplicationUnavailable");
     }
   }
   const std::uint64_t bound = options_.max_replication_lag;
@@ -115,8 +104,7 @@ inline void Engine<D>::FinishReplicatedAtShutdown() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(options_.replication_stop_wait_ns);
   for (;;) {
     replicated_.PopUpTo(replication_->replicated_position(), [](PendingAck& p) { p.target.Deliver(p.outcome); });
-    if (replicated_.empty() || !replication_->final_error().ok() || std::chrono::steady_clock::now() >= deadline)
-      break;
+    if (replicated_.empty() || !replication_->final_error().ok() || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a cold path: once, at Stop
   }
   RejectPendingReplicated(CommandOutcome::Rejected(Rejection(

@@ -1,8 +1,8 @@
 // rill/engine/engine_writer_loop.h: Engine<D>'s writer thread. Per batch of ring slots:
 // decide and append each command to the journal (JournalSink), commit, then acknowledge
-// (journaled, durable, applied(view); replicated in engine_replication.h); the durable queue and the syncer's tick that wakes the
-// writer for it (OnDurable, with its Dekker partner CheckDurable); the failed mode after a
-// journal error; the answers at shutdown.
+// (journaled, durable, applied(view); replicated in engine_replication.h); the durable queue and the syncer's tick that
+// wakes the writer for it (OnDurable, with its Dekker partner CheckDurable); the failed mode after a journal error; the
+// answers at shutdown.
 //
 // Include engine.h, not this file: engine.h includes it at its end. The definitions of a class
 // template's members must be visible to every user of the template; they live in their own
@@ -64,15 +64,21 @@ inline void Engine<D>::OnDurable(std::uint64_t position) {
   // durable_hint_: either the writer sees this position, or we see that it waits and tick.
   durable_hint_.store(position, std::memory_order_seq_cst);
   if (!durable_waiting_.load(std::memory_order_seq_cst)) return;
+  PublishTick(position);
+}
+
+// A tick slot wakes the writer like a command; `durable_position` (0: none) is what the
+// syncer reports. A blocking claim: never dropped. The writer never waits for the syncer or
+// the replicator, so a full ring only delays this until its next batch.
+template <typename D>
+inline void Engine<D>::PublishTick(std::uint64_t durable_position) {
   if (!Enter()) return;
-  // A blocking claim: never dropped. The writer never waits for the syncer, so a full ring
-  // only delays this until its next batch.
   const Claim c = ring_->claim(1);
   if (c.ok()) {
     Slot& slot = (*ring_)[c.first];
     slot.tick = true;
     slot.sequence = c.first;
-    slot.meta.expected_version = position;
+    slot.meta.expected_version = durable_position;
     slot.target = {};
     ring_->publish(c.first);
   }
