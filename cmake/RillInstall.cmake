@@ -14,6 +14,7 @@
 #   P/lib/librill_replication.a, P/include/rill/replication/
 #                                   rill::replication (component replication,
 #                                   rillReplicationTargets.cmake; needs libnats); the tools need it
+#                                   and rill::replication_status (status_file.h, no libnats)
 include(CMakePackageConfigHelpers)
 
 set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections)
@@ -47,12 +48,12 @@ install(EXPORT rillTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/
 # Replication (component replication): its own export set, so only projects that ship or follow
 # a journal need libnats.
 if(TARGET rill_replication)
-  install(TARGETS rill_replication EXPORT rillReplicationTargets
+  install(TARGETS rill_replication rill_replication_status EXPORT rillReplicationTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
           INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   install(EXPORT rillReplicationTargets NAMESPACE rill:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rill)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/replication/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/replication
-          FILES_MATCHING PATTERN "*.h" PATTERN "nats_internal.h" EXCLUDE)
+          FILES_MATCHING PATTERN "*.h" PATTERN "nats_internal.h" EXCLUDE PATTERN "replicator_impl.h" EXCLUDE)
 endif()
 
 # The tools as a library (component tools): their own export set, so a project that does not ask

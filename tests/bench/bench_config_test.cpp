@@ -5,7 +5,7 @@
 
 using namespace rill::bench;
 
-TEST_CASE("CPU lists: singles, ranges, mixed; malformed ones are refused", "[bench][config]") {
+TEST_CASE("CPU lists: singles, ranges, mixed - malformed ones are refused", "[bench][config]") {
   CHECK(ParseCpuList("0,1") == std::vector<int>{0, 1});
   CHECK(ParseCpuList("0-3") == std::vector<int>{0, 1, 2, 3});
   CHECK(ParseCpuList("2,0-1") == std::vector<int>{2, 0, 1});

@@ -67,7 +67,7 @@ TEST_CASE("closed loop, bank, ack journaled: counts and money add up", "[bench][
   CHECK(r->check_detail.find("state mirror") == std::string::npos);
 }
 
-TEST_CASE("ack applied waits for the balances projector; projection stage is measured", "[bench][driver]") {
+TEST_CASE("ack applied waits for the balances projector - projection stage is measured", "[bench][driver]") {
   rill::test::TempDir dir("rill-bench-driver");
   BenchConfig c = Small(dir);
   c.ack = rill::engine::AckLevel::kApplied;

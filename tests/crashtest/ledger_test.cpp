@@ -88,7 +88,7 @@ TEST_CASE("ledger: the next child resumes each producer after its last sent comm
   CHECK(after_empty.retries.size() == 1);
 }
 
-TEST_CASE("round plan: written and read back whole; anything else is refused", "[crashtest][ledger]") {
+TEST_CASE("round plan: written and read back whole - anything else is refused", "[crashtest][ledger]") {
   rill::test::TempDir tmp("rill-crashtest");
   RoundPlan plan;
   plan.start = {3, 0, 17};

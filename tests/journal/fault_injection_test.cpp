@@ -270,7 +270,7 @@ TEST_CASE("Sync() under policy none syncs the segments rolled since the last Syn
   CHECK(Contains(s.message(), SegmentFileName(0)));
 }
 
-TEST_CASE("a failed preallocation, create or rename of the next segment stops appends; committed data stays durable",
+TEST_CASE("a failed preallocation, create or rename of the next segment stops appends - committed data stays durable",
           "[journal][fault][roll]") {
   struct RollCase {
     Call call;
@@ -317,7 +317,7 @@ TEST_CASE("a failed preallocation, create or rename of the next segment stops ap
   CHECK(ReopenAndCheck(dir, committed) == committed);
 }
 
-TEST_CASE("a failed open-time call refuses the open, naming call and file; the next open works",
+TEST_CASE("a failed open-time call refuses the open, naming call and file - the next open works",
           "[journal][fault][open]") {
   struct OpenCase {
     Call call;
@@ -355,7 +355,7 @@ TEST_CASE("a failed open-time call refuses the open, naming call and file; the n
   CHECK(ReopenAndCheck(dir, durable) == durable);
 }
 
-TEST_CASE("a salvage whose lowered durable floor cannot be synced refuses the open; the next one works",
+TEST_CASE("a salvage whose lowered durable floor cannot be synced refuses the open - the next one works",
           "[journal][fault][open]") {
   TempDir tmp("rill-fault");
   const std::string dir = tmp.Sub("j");

@@ -103,6 +103,7 @@ TEST_CASE("kReplicated through two stream-leader kills: every ack in the stream 
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
   auto cluster = NatsCluster::Start(3);
+  INFO(cluster.status().ToString());
   REQUIRE(cluster.ok());
   NatsCluster& c = **cluster;
   rill::test::TempDir tmp("rill-engine-rep");

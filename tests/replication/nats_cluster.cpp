@@ -78,7 +78,16 @@ std::optional<std::string> NatsCluster::Unavailable() {
   return std::nullopt;
 }
 
+// Ports are found by binding port 0 and closing it, so a test starting its own cluster at the
+// same moment (ctest -j) can take one before our server binds it: try again with fresh ports.
 Result<std::unique_ptr<NatsCluster>> NatsCluster::Start(int nodes, std::int64_t timeout_ns) {
+  Result<std::unique_ptr<NatsCluster>> c = StartOnce(nodes, timeout_ns);
+  for (int attempt = 1; attempt < 3 && !c.ok() && !c.status().IsInvalidArgument() && !Unavailable(); ++attempt)
+    c = StartOnce(nodes, timeout_ns);
+  return c;
+}
+
+Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(int nodes, std::int64_t timeout_ns) {
   if (auto why = Unavailable()) return Status::Unavailable(*why);
   if (nodes < 1) return Status::InvalidArgument("a cluster needs a node");
   std::unique_ptr<NatsCluster> c(new NatsCluster());

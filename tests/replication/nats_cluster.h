@@ -40,6 +40,8 @@ class NatsCluster {
   static std::string ServerBinary();  // $RILL_NATS_SERVER, else /usr/sbin/nats-server
 
   static Result<std::unique_ptr<NatsCluster>> Start(int nodes = 3, std::int64_t timeout_ns = 20'000'000'000);
+  // Start's one attempt (Start retries it with fresh ports: see nats_cluster.cpp).
+  static Result<std::unique_ptr<NatsCluster>> StartOnce(int nodes, std::int64_t timeout_ns);
   ~NatsCluster();
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;

@@ -30,13 +30,14 @@ std::vector<std::vector<std::byte>> Batches(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("bench --replicate --ack replicated ships the whole journal; follow copies it byte for byte",
+TEST_CASE("bench --replicate --ack replicated ships the whole journal - follow copies it byte for byte",
           "[replication][tools]") {
   if (auto why = NatsCluster::Unavailable()) {
     WARN("skipped: " << *why);
     return;
   }
   auto cluster = NatsCluster::Start(1);
+  INFO(cluster.status().ToString());
   REQUIRE(cluster.ok());
   TempDir tmp;
   rill::tools::BenchOptions o;

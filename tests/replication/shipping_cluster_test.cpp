@@ -94,6 +94,7 @@ TEST_CASE("cluster: shipped exactly once, followed byte for byte, restarts, a fo
     return;
   }
   auto cluster = NatsCluster::Start(3);
+  INFO(cluster.status().ToString());
   REQUIRE(cluster.ok());
   auto nats = Client(**cluster);
   rill::test::TempDir tmp("rill-ship");
@@ -156,6 +157,7 @@ TEST_CASE("cluster: a stream beyond the journal fences, and a forged gap halts t
     return;
   }
   auto cluster = NatsCluster::Start(1);  // replication itself is not under test here
+  INFO(cluster.status().ToString());
   REQUIRE(cluster.ok());
   auto nats = Client(**cluster);
   rill::test::TempDir tmp("rill-ship");
@@ -201,6 +203,7 @@ TEST_CASE("cluster: the stream leader killed -9 while shipping loses and duplica
     return;
   }
   auto cluster = NatsCluster::Start(3);
+  INFO(cluster.status().ToString());
   REQUIRE(cluster.ok());
   auto nats = Client(**cluster);
   rill::test::TempDir tmp("rill-ship");

@@ -4,13 +4,17 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cinttypes>
+#include <fstream>
 
 #include "inspect_test_util.h"
 #include "rill/projections/checkpoint.h"
+#include "rill/replication/status_file.h"
 #include "rill/tools/inspect/inspect_dump.h"
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
+#include "rill/tools/inspect/inspect_verify.h"
 #include "rill/tools/inspect/journal_view.h"
 
 namespace {
@@ -84,6 +88,103 @@ TEST_CASE("info: projector checkpoints with their lag, and damaged ones named", 
   old-schema           position 8  lag 0 events  model v1  other schema fingerprint: the view will rebuild
   torn                 position 2  UNUSABLE: payload truncated or checksum mismatch
 )");
+}
+
+// <dir>/replication.status (replication/status_file.h): the replicator's lag as of its last
+// write, with its pid alive or not; a malformed file is one line and changes nothing else.
+TEST_CASE("info: the replicator's status file, fresh, stale and malformed", "[tools][inspect][info][replication]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  const Output plain = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
+  REQUIRE(plain.exit == kExitOk);
+  CHECK(plain.out.find("replication") == std::string::npos);  // no file: no block
+
+  rill::replication::ReplicationStatus s;
+  s.pid = ::getpid();
+  s.stream = "RILL_bank_0";
+  s.urls = "nats://127.0.0.1:4222";
+  s.epoch = 2;
+  s.state = "shipping";
+  s.replicated_position = 5;
+  s.committed_position = 8;
+  s.lag_positions = 3;
+  s.lag_seconds = 0.25;
+  s.last_seq = 4;
+  s.updated_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() -
+      90'000'000'000;
+  REQUIRE(rill::replication::WriteReplicationStatus(tmp.path(), s).ok());
+  Output o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
+  REQUIRE(o.exit == kExitOk);
+  CHECK(o.err.empty());
+  const std::string pid = std::to_string(::getpid());
+  std::string block = o.out.substr(o.out.find("replication"));
+  block = block.substr(0, block.find("checkpoints"));
+  Replace(&block, pid, "PID");
+  Replace(&block, "updated 90.1 s", "updated 90.0 s");  // a slow machine
+  CHECK(block == R"(replication  stream RILL_bank_0, shipping
+             replicated through 5 of committed 8 (lag 3 positions, 0.250 s)
+             epoch 2, last stream seq 4, updated 90.0 s ago by pid PID (alive)
+)");
+  // The rest of info is unchanged by the block.
+  std::string without = o.out;
+  without.erase(o.out.find("replication"), o.out.find("checkpoints") - o.out.find("replication"));
+  CHECK(without == plain.out);
+
+  // Stale: the replicator's process is gone (a reaped child's pid).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  int ws = 0;
+  REQUIRE(::waitpid(child, &ws, 0) == child);
+  s.pid = child;
+  s.state = "retrying: no responders";
+  s.last_error = "Unavailable: no responders";
+  REQUIRE(rill::replication::WriteReplicationStatus(tmp.path(), s).ok());
+  o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
+  REQUIRE(o.exit == kExitOk);
+  CHECK(o.out.find("replication  stream RILL_bank_0, retrying: no responders\n") != std::string::npos);
+  CHECK(o.out.find("by pid " + std::to_string(child) + " (NOT RUNNING: these are the last values it wrote)\n") !=
+        std::string::npos);
+  CHECK(o.out.find("             last error: Unavailable: no responders\n") != std::string::npos);
+
+  // Malformed: one line naming the file and the line; the rest of info still prints.
+  {
+    std::ofstream f(rill::replication::StatusFilePath(tmp.path()), std::ios::trunc);
+    f << "rill-replication-status 1\npid: x\n";
+  }
+  o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
+  CHECK(o.exit == kExitOk);
+  Replace(&o.out, tmp.path(), "DIR");
+  CHECK(o.out.find("replication  status file unreadable: Corruption: DIR/replication.status: line 2: bad value "
+                   "\"x\" for \"pid\"\ncheckpoints") != std::string::npos);
+  CHECK(o.out.find("tail         committed 8, durable 8") != std::string::npos);
+  // A version this build does not know: the same single line.
+  {
+    std::ofstream f(rill::replication::StatusFilePath(tmp.path()), std::ios::trunc);
+    f << "rill-replication-status 9\n";
+  }
+  o = Capture([&](std::FILE* out, std::FILE* err) { return RunInfo({tmp.path(), {}}, out, err); });
+  CHECK(o.exit == kExitOk);
+  CHECK(o.out.find("version 9, this build reads version 1\ncheckpoints") != std::string::npos);
+}
+
+// The journal's tools only look at their own names: a status file beside the segments is no
+// problem for verify (nor for recovery: tests/replication/status_file_test.cpp).
+TEST_CASE("verify: a replication status file in the directory is ignored", "[tools][inspect][verify][replication]") {
+  TempDir tmp;
+  WriteSmallJournal(tmp.path());
+  const Output before = Capture([&](std::FILE* out, std::FILE* err) { return RunVerify({tmp.path()}, out, err); });
+  REQUIRE(before.exit == kExitOk);
+  rill::replication::ReplicationStatus s;
+  s.state = "shipping";
+  REQUIRE(rill::replication::WriteReplicationStatus(tmp.path(), s).ok());
+  { std::ofstream(rill::replication::StatusFilePath(tmp.path()) + ".1.tmp") << "partial"; }
+  const Output after = Capture([&](std::FILE* out, std::FILE* err) { return RunVerify({tmp.path()}, out, err); });
+  CHECK(after.exit == kExitOk);
+  CHECK(after.out == before.out);
+  CHECK(after.err == before.err);
 }
 
 TEST_CASE("dump: golden text of every event", "[tools][inspect][dump]") {

@@ -130,7 +130,7 @@ TEST_CASE("the same command id with another payload is rejected", "[writer][idem
   CHECK(f.Balance(1) == 10);
 }
 
-TEST_CASE("a rejected command is decided again on retry; remember_rejections keeps it", "[writer][idempotency]") {
+TEST_CASE("a rejected command is decided again on retry - remember_rejections keeps it", "[writer][idempotency]") {
   SECTION("default: only accepted commands are remembered, as the journal would rebuild them") {
     Fixture f;
     REQUIRE(f.Run(1, OpenAccount{1, 1, 978}).accepted());

@@ -20,7 +20,7 @@ RememberedOutcome AcceptedAt(std::uint64_t position) {
 }
 }  // namespace
 
-TEST_CASE("window: an unknown id is new; a remembered one is a duplicate with its outcome", "[writer][window]") {
+TEST_CASE("window: an unknown id is new - a remembered one is a duplicate with its outcome", "[writer][window]") {
   IdempotencyWindow w(8);
   CHECK(w.Check(1, 111).kind == IdempotencyWindow::kNew);
   w.Remember(1, 111, AcceptedAt(5));

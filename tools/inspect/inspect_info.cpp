@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cinttypes>
 
 #include "rill/journal/segment_file.h"
+#include "rill/replication/status_file.h"
 #include "rill/tools/inspect/checkpoints.h"
 #include "rill/tools/inspect/inspect_tally.h"
 #include "rill/tools/inspect/journal_view.h"
@@ -73,6 +75,31 @@ void PrintTail(JournalView& view, std::FILE* out) {
                st.appends, st.batches, st.syncs);
 }
 
+// <dir>/replication.status, written by the replicator (replication/status_file.h): its lag as
+// of its last write, and whether that process still runs. Nothing when there is no file; one
+// line when it cannot be read (the journal's own output above stands, the exit code too).
+void PrintReplication(const std::string& dir, std::FILE* out) {
+  Result<replication::ReplicationStatus> r = replication::ReadReplicationStatus(dir);
+  if (r.status().IsNotFound()) return;
+  if (!r.ok()) {
+    std::fprintf(out, "replication  status file unreadable: %s\n", r.status().ToString().c_str());
+    return;
+  }
+  const replication::ReplicationStatus& s = *r;
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double ago = now > s.updated_ns ? static_cast<double>(now - s.updated_ns) / 1e9 : 0.0;
+  std::fprintf(out, "replication  stream %s, %s\n", s.stream.c_str(), s.state.c_str());
+  std::fprintf(
+      out, "             replicated through %" PRIu64 " of committed %" PRIu64 " (lag %" PRIu64 " positions, %.3f s)\n",
+      s.replicated_position, s.committed_position, s.lag_positions, s.lag_seconds);
+  std::fprintf(
+      out, "             epoch %" PRIu64 ", last stream seq %" PRIu64 ", updated %.1f s ago by pid %" PRId64 " %s\n",
+      s.epoch, s.last_seq, ago, s.pid,
+      replication::StatusWriterAlive(s) ? "(alive)" : "(NOT RUNNING: these are the last values it wrote)");
+  if (!s.last_error.empty()) std::fprintf(out, "             last error: %s\n", s.last_error.c_str());
+}
+
 }  // namespace
 
 int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err) {
@@ -100,6 +127,7 @@ int RunInfo(const InfoOptions& options, std::FILE* out, std::FILE* err) {
                  PerEvent(tt.bytes, tt.events));
   if (t.undecodable) std::fprintf(out, "problems     %" PRIu64 " events cannot be decoded\n", t.undecodable);
   PrintTail(*view, out);
+  PrintReplication(options.dir, out);
   PrintCheckpoints(CheckpointDirectory(options.dir, options.checkpoints_dir), view->reader().committed_position(),
                    view->reader().schema_fingerprint(), out);
   return exit;

@@ -4,7 +4,8 @@
 //
 // Segments (name, size, positions, time range, batches, sealed or active), event and batch
 // counts, events and bytes per type, the schema fingerprint, the committed and durable
-// positions the writer published (durability of the tail) and projector checkpoints.
+// positions the writer published (durability of the tail), the replicator's lag from
+// <dir>/replication.status when there is one (replication/status_file.h), and projector checkpoints.
 // Thread safety: one call at a time per output stream.
 #pragma once
 
