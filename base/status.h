@@ -19,14 +19,14 @@ class [[nodiscard]] Status {
  public:
   enum class Code : unsigned char {
     kOk = 0,
-    kNotFound,         // a file, segment, position or key that does not exist
-    kCorruption,       // data on disk or on the wire fails its checks
-    kInvalidArgument,  // the caller asked for something impossible
-    kIOError,          // the OS refused an I/O operation
-    kNoSpace,          // the disk or file-size limit is full (ENOSPC, EFBIG)
-    kBusy,             // held by someone else (the journal's writer lock)
-    kUnavailable,      // the component stopped accepting work (journal failed, shut down)
-    kTimedOut,         // a deadline passed first
+    kNotFound,            // a file, segment, position or key that does not exist
+    kCorruption,          // data on disk or on the wire fails its checks
+    kInvalidArgument,     // the caller asked for something impossible
+    kIOError,             // the OS refused an I/O operation
+    kNoSpace,             // the disk or file-size limit is full (ENOSPC, EFBIG)
+    kBusy,                // held by someone else (the journal's writer lock)
+    kUnavailable,         // the component stopped accepting work (journal failed, shut down)
+    kTimedOut,            // a deadline passed first
     kFailedPrecondition,  // the world moved on: fenced by another writer, a compare-and-set lost
   };
 

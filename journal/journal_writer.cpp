@@ -1,7 +1,7 @@
 // JournalWriter: one file, ~600 lines, on purpose: every function here works on Impl's one
 // invariant (committed batches in [data_offset_, tail_), the open batch in [tail_, cursor_),
-// zeros after), from the hot path (Reserve/Commit) and a follower's AppendBatch through rolls, sync, close, retention and
-// open; splitting it would put Impl in a header for every part to see.
+// zeros after), from the hot path (Reserve/Commit) and a follower's AppendBatch through rolls, sync, close, retention
+// and open; splitting it would put Impl in a header for every part to see.
 #include "rill/journal/journal_writer.h"
 
 #include <fcntl.h>

@@ -2,8 +2,8 @@
 // of the NATS replicator (tests/replication/ runs the real one): outcomes wait for the
 // replicated position, the lag bound refuses commands, a final error (fenced) fails what waits
 // and everything after, kReplicatedDurable waits for both, and Stop answers what is left.
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -162,7 +162,7 @@ TEST_CASE("kReplicatedDurable waits for the sync and for replication", "[engine]
           rill::engine::ClaimStatus::kOk);
   CHECK_FALSE(ArrivesWithin(done, 30));
   replication.Advance(engine->committed_position());
-  CHECK_FALSE(ArrivesWithin(done, 50));  // replicated, not yet durable
+  CHECK_FALSE(ArrivesWithin(done, 50));    // replicated, not yet durable
   const CommandOutcome& o1 = done.Wait();  // after the interval's sync
   CHECK(o1.accepted());
   CHECK(engine->durable_position() >= o1.position());
