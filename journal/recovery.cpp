@@ -97,10 +97,16 @@ class Recovery {
         // Nothing to move: the writer records the journal as it now is in the control file.
         break;
       case SalvagePlan::Kind::kCut: {
+        std::string aside_dir;  // this salvage's own directory: nothing earlier is replaced
+        if (plan.cut_offset != 0 || !plan.files_moved.empty()) {
+          Result<std::string> created = CreateAsideDirectory(opt_.directory);
+          if (!created.ok()) return created.status();
+          aside_dir = *created;
+        }
         if (plan.cut_offset != 0) {
           // Keep a copy of the damaged segment as found, then cut it.
           const std::uint64_t index = c.segment_indexes[plan.keep_segments - 1];
-          Result<std::string> copy = CopyAside(opt_.directory, Name(index));
+          Result<std::string> copy = CopyAside(opt_.directory, aside_dir, Name(index));
           if (!copy.ok()) return copy.status();
           Result<std::unique_ptr<SegmentFile>> seg = SegmentFile::Open(Path(index), SegmentFile::Mode::kReadWrite);
           if (!seg.ok()) return seg.status();
@@ -111,7 +117,7 @@ class Recovery {
           report.offset = plan.cut_offset;  // where the kept journal now ends
         }
         if (!plan.files_moved.empty()) {
-          Result<std::string> aside = MoveAside(opt_.directory, plan.files_moved);
+          Result<std::string> aside = MoveAside(opt_.directory, aside_dir, plan.files_moved);
           if (!aside.ok()) return aside.status();
           report.aside_directory = *aside;
         }
@@ -135,7 +141,9 @@ class Recovery {
     cut.damage = damage;
     cut.reason = t.reason;
     if (t.whole_segment) {
-      Result<std::string> aside = MoveAside(opt_.directory, {t.segment});
+      Result<std::string> created = CreateAsideDirectory(opt_.directory);
+      if (!created.ok()) return created.status();
+      Result<std::string> aside = MoveAside(opt_.directory, *created, {t.segment});
       if (!aside.ok()) return aside.status();
       cut.aside = *aside + "/" + t.segment;
     } else {

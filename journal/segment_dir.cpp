@@ -83,18 +83,31 @@ bool AllZero(const std::byte* base, std::size_t from, std::size_t to, std::size_
 
 namespace {
 
-std::string AsideDir(const std::string& dir) {
-  static const std::string stamp = std::to_string(static_cast<long long>(::time(nullptr)));
-  return dir + "/aside-" + stamp;
-}
+std::string AsideStamp() { return std::to_string(static_cast<long long>(::time(nullptr))); }
 
 }  // namespace
 
-Result<std::string> MoveAside(const std::string& dir, const std::vector<std::string>& names) {
-  const std::string aside = AsideDir(dir);
-  if (::mkdir(aside.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno("create " + aside, errno);
+Result<std::string> CreateAsideDirectory(const std::string& dir) {
+  const std::string base = dir + "/aside-" + AsideStamp();
+  for (int n = 1;; ++n) {
+    std::string aside = base;
+    if (n > 1) aside.append("-").append(std::to_string(n));
+    if (::mkdir(aside.c_str(), 0755) == 0) {
+      RILL_RETURN_IF_ERROR(SyncDirectory(dir));
+      return aside;
+    }
+    if (errno != EEXIST) return Status::FromErrno("create " + aside, errno);
+  }
+}
+
+Result<std::string> MoveAside(const std::string& dir, const std::string& aside, const std::vector<std::string>& names) {
   for (const std::string& n : names) {
-    if (const int err = io::Rename(dir + "/" + n, aside + "/" + n); err != 0)
+    const std::string to = aside + "/" + n;
+    // One writer owns dir (its lock), and aside is this event's own directory: checking
+    // before the rename is enough to never replace a file set aside earlier.
+    if (::access(to.c_str(), F_OK) == 0)
+      return Status::IOError("move " + n + " aside: " + to + " exists already (never replaced)");
+    if (const int err = io::Rename(dir + "/" + n, to); err != 0)
       return Status::FromErrno("move " + n + " aside to " + aside, err);
   }
   RILL_RETURN_IF_ERROR(SyncDirectory(aside));
@@ -102,13 +115,11 @@ Result<std::string> MoveAside(const std::string& dir, const std::vector<std::str
   return aside;
 }
 
-Result<std::string> CopyAside(const std::string& dir, const std::string& name) {
-  const std::string aside = AsideDir(dir);
-  if (::mkdir(aside.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno("create " + aside, errno);
+Result<std::string> CopyAside(const std::string& dir, const std::string& aside, const std::string& name) {
   const std::string from = dir + "/" + name, to = aside + "/" + name;
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::FromErrno("open " + from, errno);
-  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);  // never replace
   if (out < 0) {
     const int err = errno;
     ::close(in);
@@ -136,7 +147,7 @@ Result<std::string> CopyAside(const std::string& dir, const std::string& name) {
 }
 
 Result<std::string> SaveAside(const std::string& dir, const std::string& name, std::span<const std::byte> bytes) {
-  const std::string aside = AsideDir(dir);
+  const std::string aside = dir + "/aside-" + AsideStamp();
   if (::mkdir(aside.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno("create " + aside, errno);
   std::string path = aside + "/" + name;
   int fd = -1;

@@ -34,9 +34,15 @@ Result<std::vector<std::uint64_t>> ListSegmentIndexes(const std::string& dir);
 // True when every byte in [from, to) is zero; else *last_nonzero_end is one past the last one.
 bool AllZero(const std::byte* base, std::size_t from, std::size_t to, std::size_t* last_nonzero_end);
 
-// Moves files into "<dir>/aside-<unix seconds>/" (created), never deleting them.
-Result<std::string> MoveAside(const std::string& dir, const std::vector<std::string>& names);
-Result<std::string> CopyAside(const std::string& dir, const std::string& name);  // same dir as MoveAside
+// Setting files aside: one new directory per salvage event, "<dir>/aside-<unix seconds>"
+// ("-2", "-3"... appended when that name is taken), so what an earlier event set aside (in
+// this process or another, in the same second or not) is never overwritten. Returns its path.
+Result<std::string> CreateAsideDirectory(const std::string& dir);
+// Moves files of dir into aside (from CreateAsideDirectory), never deleting them; a name
+// already in aside is refused (IOError), never replaced. Returns aside.
+Result<std::string> MoveAside(const std::string& dir, const std::string& aside, const std::vector<std::string>& names);
+// Copies one file of dir into aside (synced, created exclusively). Returns the copy's path.
+Result<std::string> CopyAside(const std::string& dir, const std::string& aside, const std::string& name);
 // Writes `bytes` to a new file "<aside dir>/<name>" (".1", ".2"... appended when taken),
 // synced with its directory, before recovery zeroes them in a segment. Returns its path.
 Result<std::string> SaveAside(const std::string& dir, const std::string& name, std::span<const std::byte> bytes);

@@ -126,19 +126,25 @@ Result<TailAsideReport> MoveTailAside(const std::string& directory, std::uint64_
     if (!control.ok()) return control.status().WithContext("move tail aside");
     (*control)->block().writer_pid.store(0, std::memory_order_relaxed);  // no writer stays behind
   }
-  // 2. A copy of the segment cut in place, as it is now.
+  // 2. A copy of the segment cut in place, as it is now, in this move's own aside directory.
   const std::string cut_name = SegmentFileName(r.segments[cut.segment]);
+  std::vector<std::string> later;
+  for (std::size_t i = r.segments.size(); i-- > cut.segment + 1;) later.push_back(SegmentFileName(r.segments[i]));
+  std::string aside_dir;
+  if (cut.positions_in_cut > 0 || !later.empty()) {
+    Result<std::string> created = CreateAsideDirectory(directory);
+    if (!created.ok()) return created.status().WithContext("move tail aside");
+    aside_dir = *created;
+  }
   if (cut.positions_in_cut > 0) {
-    Result<std::string> copy = CopyAside(directory, cut_name);
+    Result<std::string> copy = CopyAside(directory, aside_dir, cut_name);
     if (!copy.ok()) return copy.status();
     report.aside_directory = copy->substr(0, copy->rfind('/'));
     report.files.push_back(cut_name);
   }
   // 3. Later segments, last first: interrupted, the directory still holds a gap-free prefix.
-  std::vector<std::string> later;
-  for (std::size_t i = r.segments.size(); i-- > cut.segment + 1;) later.push_back(SegmentFileName(r.segments[i]));
   if (!later.empty()) {
-    Result<std::string> aside = MoveAside(directory, later);
+    Result<std::string> aside = MoveAside(directory, aside_dir, later);
     if (!aside.ok()) return aside.status();
     report.aside_directory = *aside;
     report.files.insert(report.files.end(), later.rbegin(), later.rend());

@@ -395,19 +395,58 @@ TEST_CASE("moving and copying aside report a failed rename or fsync with the fil
   }
   FaultInjector faults;
   faults.Add(FaultRule{.call = Call::kRename, .path_contains = "a.seg", .nth = 1, .error = EIO});
-  auto moved = MoveAside(dir, {"a.seg"});
+  auto aside = CreateAsideDirectory(dir);
+  REQUIRE(aside.ok());
+  auto moved = MoveAside(dir, *aside, {"a.seg"});
   REQUIRE_FALSE(moved.ok());
   CHECK(Contains(moved.status().message(), "a.seg"));
   CHECK(::access((dir + "/a.seg").c_str(), F_OK) == 0);  // still where it was
   faults.Add(FaultRule{.call = Call::kFsync, .path_contains = "b.seg", .nth = 1, .error = EIO});
-  auto copied = CopyAside(dir, "b.seg");
+  auto copied = CopyAside(dir, *aside, "b.seg");
   REQUIRE_FALSE(copied.ok());
   CHECK(Contains(copied.status().message(), "fsync"));
   CHECK(Contains(copied.status().message(), "b.seg"));
+  auto aside_b = CreateAsideDirectory(dir);
+  REQUIRE(aside_b.ok());
   faults.Add(FaultRule{.call = Call::kFsyncDir, .path_contains = dir, .nth = 1, .error = EIO});
-  auto moved_b = MoveAside(dir, {"b.seg"});
+  auto moved_b = MoveAside(dir, *aside_b, {"b.seg"});
   REQUIRE_FALSE(moved_b.ok());
   CHECK(Contains(moved_b.status().message(), "fsync directory"));
+}
+
+// A fenced writer can move the same segment name aside twice in one process (and two
+// processes can salvage within one second): each event gets its own directory, and nothing set
+// aside earlier is ever replaced (the directory name used to be fixed per process).
+TEST_CASE("setting aside twice in one second keeps both files", "[journal][aside]") {
+  TempDir tmp("rill-aside");
+  const std::string dir = tmp.path();
+  auto write_file = [&](const char* content) {
+    const int fd = ::open((dir + "/s.seg").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, content, 5) == 5);
+    ::close(fd);
+  };
+  auto read_file = [](const std::string& path) {
+    char buf[8] = {};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::read(fd, buf, 5) == 5);
+    ::close(fd);
+    return std::string(buf, 5);
+  };
+  write_file("first");
+  auto a1 = CreateAsideDirectory(dir);
+  REQUIRE(a1.ok());
+  auto c1 = CopyAside(dir, *a1, "s.seg");
+  REQUIRE(c1.ok());
+  REQUIRE(MoveAside(dir, *a1, {"s.seg"}).ok() == false);  // the copy holds the name: refused, not replaced
+  write_file("secnd");
+  auto a2 = CreateAsideDirectory(dir);
+  REQUIRE(a2.ok());
+  CHECK(*a2 != *a1);
+  REQUIRE(MoveAside(dir, *a2, {"s.seg"}).ok());
+  CHECK(read_file(*c1) == "first");
+  CHECK(read_file(*a2 + "/s.seg") == "secnd");
 }
 
 TEST_CASE("the fault injector fails exactly the chosen calls", "[journal][fault][seam]") {
