@@ -72,7 +72,7 @@ class Follower::Impl {
   std::int64_t progress_ns_ = 0;   // when a message last came (or the subscription started)
   std::int64_t checked_ns_ = 0;    // when CheckStalled last read the stream's tail
   AlignedBytes scratch_;
-  std::uint64_t messages_ = 0, batches_ = 0, skipped_ = 0, resubscribes_ = 0, last_seq_ = 0;
+  std::uint64_t messages_ = 0, batches_ = 0, skipped_ = 0, fences_ = 0, resubscribes_ = 0, last_seq_ = 0;
   std::string last_error_;
 };
 
@@ -250,6 +250,16 @@ Status Follower::Impl::Apply(const ShippedMessage& m) {
   }
   if (step == ChainStep::kGap) return halt("positions are missing (gap)");
   if (step == ChainStep::kOverlap && !first_after_subscribe) return halt("partial overlap");
+  if (m.headers.fence()) {
+    // A new writer's fence (message_format.h) at `next`: nothing to append, and its schema is
+    // the previous message's (no new segment).
+    if (Status s = CheckPayload(m.headers, m.bytes.size()); !s.ok())
+      return s.WithContext("follower: seq " + std::to_string(m.seq));
+    ++fences_;
+    last_seq_ = m.seq;
+    Publish("following");
+    return Status::OK();
+  }
   scratch_.Assign(m.bytes);
   Result<std::vector<BatchSlice>> slices = SplitBatches(scratch_, m.headers);
   if (!slices.ok()) return slices.status().WithContext("follower: seq " + std::to_string(m.seq));
@@ -280,6 +290,7 @@ void Follower::Impl::Publish(std::string state) {
   stats_.messages = messages_;
   stats_.batches = batches_;
   stats_.skipped_messages = skipped_;
+  stats_.fences = fences_;
   stats_.resubscribes = resubscribes_;
   stats_.last_seq = last_seq_;
   stats_.applied_position = applied_.load(std::memory_order_relaxed);

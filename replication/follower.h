@@ -13,7 +13,8 @@
 // after its committed position, at the message found by binary search over the stream's
 // headers. Every message is validated whole (frames, CRCs, position chain, Rill-Count) before
 // any of it is appended with JournalWriter::AppendBatch. Redelivered messages (entirely at or
-// below the committed position) are skipped. Final errors (final_error(); the thread stops):
+// below the committed position) are skipped; a fence (Rill-Count 0, a new writer's first
+// message) at the next position applies nothing. Final errors (final_error(); the thread stops):
 // Corruption on a gap, on a partial overlap (except, right after (re)subscribing, an overlap
 // at a batch boundary: a message half applied before a crash), on a damaged or foreign
 // message; FailedPrecondition when this journal holds positions the stream does not. A new
@@ -37,6 +38,7 @@ namespace rill::replication {
 struct FollowerStats {
   std::uint64_t messages = 0, batches = 0;  // applied
   std::uint64_t skipped_messages = 0;       // redelivered, already applied
+  std::uint64_t fences = 0;                 // zero-record fence messages passed (message_format.h)
   std::uint64_t resubscribes = 0;           // starts included
   std::uint64_t last_seq = 0;               // the stream sequence of the last applied message
   std::uint64_t applied_position = 0;       // the local journal's committed position

@@ -58,6 +58,12 @@ std::string MsgId(std::string_view app, std::string_view shard, std::uint64_t ep
   return s;
 }
 
+std::string FenceMsgId(std::string_view app, std::string_view shard, std::uint64_t epoch) {
+  std::string s = Join(app, ".", shard, "/", std::to_string(epoch));
+  s.append("/fence");
+  return s;
+}
+
 std::string FingerprintHex(std::uint64_t fingerprint) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s(16, '0');
@@ -101,7 +107,7 @@ Result<MessageHeaders> DecodeHeaders(const HeaderList& fields) {
   const std::string_view first = FindHeader(fields, kHeaderFirstPosition);
   if (!ParseDecimal(first, &h.first_position) || h.first_position == 0) return bad(kHeaderFirstPosition, first);
   const std::string_view count = FindHeader(fields, kHeaderCount);
-  if (!ParseDecimal(count, &h.count) || h.count == 0) return bad(kHeaderCount, count);
+  if (!ParseDecimal(count, &h.count)) return bad(kHeaderCount, count);  // 0: a fence
   const std::string_view epoch = FindHeader(fields, kHeaderEpoch);
   if (!ParseDecimal(epoch, &h.epoch)) return bad(kHeaderEpoch, epoch);
   const std::string_view schema = FindHeader(fields, kHeaderSchema);
@@ -109,6 +115,18 @@ Result<MessageHeaders> DecodeHeaders(const HeaderList& fields) {
   if (!fp.ok()) return bad(kHeaderSchema, schema);
   h.schema_fingerprint = *fp;
   return h;
+}
+
+Status CheckPayload(const MessageHeaders& h, std::size_t payload_bytes) {
+  if (h.fence() == (payload_bytes == 0)) return Status::OK();
+  std::string m = "replicated message at position ";
+  m.append(std::to_string(h.first_position)).append(" (epoch ").append(std::to_string(h.epoch)).append("): ");
+  if (h.fence()) {
+    m.append("Rill-Count 0 (a fence) with a payload of ").append(std::to_string(payload_bytes)).append(" bytes");
+  } else {
+    m.append("Rill-Count ").append(std::to_string(h.count)).append(" with an empty payload");
+  }
+  return Status::Corruption(m);
 }
 
 bool MessageBuilder::Accepts(std::size_t bytes, std::uint64_t schema_fingerprint) const noexcept {
@@ -180,6 +198,8 @@ Result<std::vector<BatchSlice>> SplitBatches(const AlignedBytes& message, const 
     m.append(" records): byte ").append(std::to_string(at - AlignedBytes::kPrefix)).append(": ").append(why);
     return Status::Corruption(m);
   };
+  if (Status s = CheckPayload(h, message.span().size()); !s.ok()) return s;
+  if (h.fence()) return out;  // applies nothing
   while (at < limit) {
     const journal::BatchParse p = journal::ParseBatch(message.base(), limit, at, position, journal::Verify::kAll);
     if (p.outcome != journal::BatchOutcome::kBatch) {

@@ -9,6 +9,19 @@
 //     Rill-First-Position, Rill-Count, Rill-Epoch (decimal), Rill-Schema (16 hex digits)
 //   Invariant: message k+1 starts at first(k) + count(k).
 //
+//   FENCE (SCALE-OUT 3c): a message of zero records that a node publishes when it becomes the
+//   writer with a new epoch, before its replicator ships anything:
+//     Nats-Msg-Id: <app>.<shard>/<epoch>/fence        (FenceMsgId; never a data message's id)
+//     Rill-First-Position = the stream's last position + 1, Rill-Count: 0,
+//     Rill-Epoch = the new epoch, Rill-Schema = the schema of the message before it; no payload.
+//   It is published with both expectations (the stream's last sequence and msg-id), so it lands
+//   right after what the new writer has caught up to, and every later publish of an older
+//   writer (a zombie) is refused: its expectations name a message that is no longer the last.
+//   The next message starts at the fence's first position (count 0 keeps the chain). Consumers
+//   apply nothing for a fence; a fence with bytes, or a data message without, is Corruption
+//   (CheckPayload). An empty stream gets no fence: JetStream cannot expect "empty" (last
+//   sequence 0 means no expectation), so a fence there would stop nobody.
+//
 //   MessageBuilder b(64 << 10);
 //   while (reader->NextBatch(&rb) == ReadStatus::kRecord && b.Accepts(rb.bytes.size(), rb.schema_fingerprint))
 //     b.Add(rb.first_position, rb.record_count, rb.timestamp_ns, rb.schema_fingerprint, rb.bytes);
@@ -44,21 +57,27 @@ std::string StreamName(std::string_view app, std::string_view shard);        // 
 std::string SubjectName(std::string_view app, std::string_view shard);       // rill.<app>.<shard>.j
 std::string SchemaBucketName(std::string_view app, std::string_view shard);  // RILL_<app>_<shard>_schema
 std::string MsgId(std::string_view app, std::string_view shard, std::uint64_t epoch, std::uint64_t first_position);
+std::string FenceMsgId(std::string_view app, std::string_view shard,
+                       std::uint64_t epoch);            // <app>.<shard>/<epoch>/fence
 std::string FingerprintHex(std::uint64_t fingerprint);  // 16 lowercase hex digits
 Result<std::uint64_t> ParseFingerprintHex(std::string_view text);
 
 // The Rill-* headers of one message.
 struct MessageHeaders {
   std::uint64_t first_position = 0;
-  std::uint32_t count = 0;  // records
+  std::uint32_t count = 0;  // records; 0: a fence (no payload)
   std::uint64_t epoch = 0;
   std::uint64_t schema_fingerprint = 0;
   std::uint64_t end() const noexcept { return first_position + count; }  // the next message's first
+  bool fence() const noexcept { return count == 0; }
 };
 
 HeaderList EncodeHeaders(const MessageHeaders& h);  // the four Rill-* fields (not the msg-id)
 // Corruption naming the missing or malformed field (a message rill did not write, or damage).
+// Rill-Count 0 is accepted (a fence): pair it with CheckPayload once the payload is known.
 Result<MessageHeaders> DecodeHeaders(const HeaderList& fields);
+// Corruption unless the payload fits the count: none for a fence, some for records.
+Status CheckPayload(const MessageHeaders& h, std::size_t payload_bytes);
 std::string_view FindHeader(const HeaderList& fields, std::string_view name);  // "" when absent
 
 // A message ready to publish (or being in flight: the bytes are kept for resends and for
@@ -125,6 +144,7 @@ class AlignedBytes {
 // Splits a message into its batches and validates all of it before anything is applied:
 // every frame and CRC (the journal's batch parser, Verify::kAll), the position chain from
 // h.first_position, the total count, and that the batches fill the message exactly.
+// A fence (count 0, no payload) has no batches: an empty result.
 // Corruption naming the first problem; offsets in the result are relative to message.span().
 Result<std::vector<BatchSlice>> SplitBatches(const AlignedBytes& message, const MessageHeaders& h);
 

@@ -11,10 +11,15 @@ namespace rill::replication {
 
 namespace {
 
+// Where a message sits for the searches below: a data message at its first position, a fence
+// (no position of its own) right after the position it follows. Non-decreasing with sequences.
+std::uint64_t SearchKey(const MessageHeaders& h) { return h.fence() ? h.first_position - 1 : h.first_position; }
+
 class Comparer {
  public:
-  Comparer(StreamPort& port, journal::JournalReader& reader, std::uint64_t local_first, std::uint64_t local_end)
-      : port_(port), reader_(reader), local_first_(local_first), local_end_(local_end) {}
+  Comparer(StreamPort& port, journal::JournalReader& reader, std::uint64_t first_seq, std::uint64_t local_first,
+           std::uint64_t local_end)
+      : port_(port), reader_(reader), first_seq_(first_seq), local_first_(local_first), local_end_(local_end) {}
 
   Result<const ShippedMessage*> Get(std::uint64_t seq) {
     auto it = cache_.find(seq);
@@ -55,18 +60,28 @@ class Comparer {
     return last;
   }
 
+  // A fence holds no position: it is as equal as the message it follows (so that equality
+  // still holds for a prefix of sequences); fences back to the stream's first message (the rest
+  // removed by retention) count as equal.
   Result<bool> Equal(std::uint64_t seq) {
-    Result<const ShippedMessage*> m = Get(seq);
-    if (!m.ok()) return m.status();
-    Result<std::uint64_t> last = LastEqual(**m);
-    if (!last.ok()) return last.status();
-    return *last == (*m)->headers.end() - 1;
+    for (; seq >= first_seq_ && seq != 0; --seq) {
+      Result<const ShippedMessage*> m = Get(seq);
+      if (!m.ok()) return m.status();
+      const MessageHeaders& h = (*m)->headers;
+      if (Status s = CheckPayload(h, (*m)->bytes.size()); !s.ok())
+        return s.WithContext("reconcile: seq " + std::to_string(seq));
+      if (h.fence()) continue;
+      Result<std::uint64_t> last = LastEqual(**m);
+      if (!last.ok()) return last.status();
+      return *last == h.end() - 1;
+    }
+    return true;
   }
 
  private:
   StreamPort& port_;
   journal::JournalReader& reader_;
-  const std::uint64_t local_first_, local_end_;
+  const std::uint64_t first_seq_, local_first_, local_end_;
   std::map<std::uint64_t, ShippedMessage> cache_;
   AlignedBytes scratch_;
 };
@@ -101,19 +116,20 @@ Result<JournalVsStream> CompareJournalWithStream(StreamPort& port, const std::st
     out.stream_last_seq = last->seq;
     return out;
   }
-  Comparer c(port, *r, out.local_first, out.local_end);
+  Comparer c(port, *r, tail->first_seq, out.local_first, out.local_end);
   Result<const ShippedMessage*> last = c.Get(tail->last_seq);
   if (!last.ok()) return last.status();
   out.stream_end = (*last)->headers.end() - 1;
   out.stream_last_epoch = (*last)->headers.epoch;
   out.stream_last_seq = (*last)->seq;
 
-  // The last message starting at or before the local end (positions grow with sequences).
+  // The last message starting at or before the local end (positions grow with sequences; a
+  // fence right after the local end counts: it follows what the local journal holds).
   std::uint64_t lo = tail->first_seq, hi = tail->last_seq;
   {
     Result<const ShippedMessage*> first = c.Get(lo);
     if (!first.ok()) return first.status();
-    if ((*first)->headers.first_position > out.local_end) {
+    if (SearchKey((*first)->headers) > out.local_end) {
       out.common_end = out.local_end;  // nothing to compare: the stream starts after us
       return out;
     }
@@ -122,7 +138,7 @@ Result<JournalVsStream> CompareJournalWithStream(StreamPort& port, const std::st
     const std::uint64_t mid = lo + (hi - lo + 1) / 2;
     Result<const ShippedMessage*> m = c.Get(mid);
     if (!m.ok()) return m.status();
-    if ((*m)->headers.first_position <= out.local_end) {
+    if (SearchKey((*m)->headers) <= out.local_end) {
       lo = mid;
     } else {
       hi = mid - 1;

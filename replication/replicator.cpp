@@ -90,16 +90,29 @@ Status Replicator::Impl::Resync() {
     Result<ShippedMessage> last = port_->Get(tail->last_seq);
     if (!last.ok()) return last.status();
     const MessageHeaders& h = last->headers;
+    if (Status s = CheckPayload(h, last->bytes.size()); !s.ok())
+      return s.WithContext("replicator: resync: seq " + std::to_string(last->seq));
     auto fenced = [&](std::string_view why) {
-      std::string m = "fenced: the stream holds positions ";
-      m.append(Range(h.first_position, h.end())).append(" from epoch ").append(std::to_string(h.epoch));
+      std::string m = "fenced: the stream ";
+      if (h.fence()) {
+        m.append("ends with the fence of epoch ").append(std::to_string(h.epoch)).append(" after position ");
+        m.append(std::to_string(h.first_position - 1));
+      } else {
+        m.append("holds positions ").append(Range(h.first_position, h.end())).append(" from epoch ");
+        m.append(std::to_string(h.epoch));
+      }
       m.append(" (seq ").append(std::to_string(last->seq)).append(", msg-id ").append(last->msg_id).append("), ");
       m.append(why).append("; this journal's committed position is ").append(std::to_string(committed));
       return Status::FailedPrecondition(m);
     };
+    // A fence is published by the node that becomes the writer, right before its replicator
+    // starts: our own says where to start; another epoch's means a new writer took over.
+    if (h.fence() && h.epoch != opt_.epoch)
+      return fenced("another writer's (this replicator's epoch is " + std::to_string(opt_.epoch) + ")");
     if (h.end() - 1 > committed) return fenced("beyond this journal");
     bool equal = false;
-    RILL_RETURN_IF_ERROR(CompareWithJournal(*last, &equal));
+    RILL_RETURN_IF_ERROR(h.fence() ? CompareBeforeFence(*last, tail->first_seq, &equal)
+                                   : CompareWithJournal(*last, &equal));
     if (!equal) return fenced("other bytes than this journal's batches there");
     next_position_ = h.end();
     base_seq_ = last->seq;
@@ -107,6 +120,30 @@ Status Replicator::Impl::Resync() {
     Advance(h.end() - 1);
   }
   if (Status s = reader_->SeekToPosition(next_position_); !s.ok()) return s.WithContext("replicator: resync");
+  return Status::OK();
+}
+
+// Our own fence: the stream before it must be this journal (the node caught up to it, or
+// reconciled it, before publishing the fence): compare the last data message before it.
+// Fences in a row (epochs that never wrote) are walked over; none left in the stream
+// (retention): nothing to compare.
+Status Replicator::Impl::CompareBeforeFence(const ShippedMessage& fence, std::uint64_t first_seq, bool* equal) {
+  *equal = true;
+  for (std::uint64_t seq = fence.seq - 1; seq >= first_seq && seq != 0; --seq) {
+    Result<ShippedMessage> m = port_->Get(seq);
+    if (m.status().IsNotFound()) return Status::OK();  // removed by retention meanwhile
+    if (!m.ok()) return m.status();
+    if (Status s = CheckPayload(m->headers, m->bytes.size()); !s.ok())
+      return s.WithContext("replicator: resync: seq " + std::to_string(seq));
+    if (m->headers.end() != fence.headers.first_position) {
+      std::string t = "replicator: resync: seq ";
+      t.append(std::to_string(seq)).append(" ends at position ").append(std::to_string(m->headers.end() - 1));
+      t.append(" but the fence at seq ").append(std::to_string(fence.seq)).append(" follows position ");
+      t.append(std::to_string(fence.headers.first_position - 1)).append(": the position chain is broken");
+      return Status::Corruption(t);
+    }
+    if (!m->headers.fence()) return CompareWithJournal(*m, equal);
+  }
   return Status::OK();
 }
 

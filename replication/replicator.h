@@ -15,7 +15,11 @@
 // Exactly once: at start and after any error or ack timeout, everything in flight is
 // abandoned, the stream's last message says where to go on (Rill-First-Position + Rill-Count),
 // and its bytes must equal the local journal's there; the same positions are always sent
-// with the same msg-id and, within a process, with the same message boundaries. Final errors
+// with the same msg-id and, within a process, with the same message boundaries. A stream that
+// ends with a FENCE (message_format.h: the zero-record message a Node stores when it becomes the
+// writer) is where the replicator of that fence's epoch starts (the data message before it must
+// equal this journal); a fence of any other epoch means another writer took over: fenced. A
+// fence stored while this replicator ships makes its next publish refused: fenced. Final errors
 // (final_error(), the thread stops): FailedPrecondition "fenced: ..." when the stream holds
 // positions beyond this journal or other bytes at them, or a wrong-last-sequence refusal of
 // the oldest publish in flight (another writer appended); Corruption when a duplicate's

@@ -96,6 +96,7 @@ class Replicator::Impl {
   bool WaitForJournal();
   Status Resync();
   Status CompareWithJournal(const ShippedMessage& m, bool* equal);
+  Status CompareBeforeFence(const ShippedMessage& fence, std::uint64_t first_seq, bool* equal);
   Status Step();
   Status BuildMessage(OutgoingMessage* out, bool* have);
   Status PutSchemaOnce(std::uint64_t fingerprint);

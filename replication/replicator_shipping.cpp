@@ -167,7 +167,8 @@ Status Replicator::Impl::CheckDuplicate(const InFlight& f) {
   }
   // The same positions coalesced differently (an earlier process): a prefix either way.
   const std::size_t common = std::min(stored->bytes.size(), f.msg.bytes.size());
-  const bool prefix = h.first_position == f.msg.headers.first_position &&
+  // (A fence stored under our msg-id is no prefix of anything: it cannot be, msg-ids differ.)
+  const bool prefix = !h.fence() && h.first_position == f.msg.headers.first_position &&
                       std::memcmp(stored->bytes.data(), f.msg.bytes.data(), common) == 0;
   if (prefix) return Status::Unavailable("the stream holds these positions in other message boundaries: resync");
   std::string m = "duplicate msg-id ";
@@ -186,8 +187,8 @@ Status Replicator::Impl::Fenced(const InFlight& f) {
   if (Result<TailInfo> t = port_->Tail(); t.ok() && t->last_seq != 0) {
     if (Result<ShippedMessage> last = port_->Get(t->last_seq); last.ok()) {
       m.append("; the stream holds positions up to ").append(std::to_string(last->headers.end() - 1));
-      m.append(" from epoch ").append(std::to_string(last->headers.epoch));
-      m.append(" at seq ").append(std::to_string(last->seq));
+      m.append(last->headers.fence() ? ", then the fence of epoch " : " from epoch ");
+      m.append(std::to_string(last->headers.epoch)).append(" at seq ").append(std::to_string(last->seq));
     }
   }
   m.append("; another writer appended: restart as a standby");

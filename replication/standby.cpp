@@ -1,10 +1,12 @@
 #include "rill/replication/standby.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "rill/journal/tail_aside.h"
 #include "rill/replication/message_format.h"
@@ -73,7 +75,15 @@ class Node::Impl {
   void Run();
   Status Connect();
   Status Reconcile(bool* in_place);
+  struct StreamLast {  // the stream's last message (seq 0: the stream is empty)
+    std::uint64_t seq = 0;
+    std::string msg_id;
+    MessageHeaders headers;
+  };
+  Status ReadLast(StreamLast* out);
   Status BecomeWriter(bool from_standby, std::int64_t free_ns);
+  Status StoreFence(bool from_standby, std::uint64_t* epoch, std::uint64_t* stream_end);
+  Status WaitFenceAck(std::uint64_t token, PublishAck* ack, bool* have);
   Status StandbyLoop(bool* take_over);
   Status WriterLoop();
   void LeaveWriter();
@@ -93,6 +103,10 @@ class Node::Impl {
   std::unique_ptr<Replicator> replicator_;
   bool writer_open_ = false;
   std::atomic<bool> lease_lost_{false};
+  std::uint64_t reconciled_last_seq_ = 0;  // the stream's last seq the last Reconcile compared
+  std::uint64_t fence_token_ = 0;          // tokens of fence publishes on port_
+  std::uint32_t fence_attempts_ = 0;       // of the last StoreFence
+  std::string writer_end_;                 // why WriterLoop returned (TakeoverReport::ended)
 };
 
 void Node::Impl::Run() {
@@ -161,6 +175,7 @@ Status Node::Impl::Reconcile(bool* in_place) {
   *in_place = false;
   Result<JournalVsStream> c = CompareJournalWithStream(*port_, opt_.directory);
   if (!c.ok()) return c.status();
+  reconciled_last_seq_ = c->stream_last_seq;
   Result<LeaseHolder> holder = lease_->Holder();
   if (!holder.ok() && !holder.status().IsNotFound()) return holder.status();
   const bool lease_ok = !holder.ok() || holder->holder == opt_.holder;
@@ -210,7 +225,10 @@ Status Node::Impl::StartFollower() {
 // Follows until the lease is free (or names this holder: a writer of ours that was fenced).
 Status Node::Impl::StandbyLoop(bool* take_over) {
   *take_over = false;
-  if (!follower_) RILL_RETURN_IF_ERROR(StartFollower());
+  if (!follower_) {
+    RILL_RETURN_IF_ERROR(StartFollower());
+    if (opt_.on_standby) opt_.on_standby(opt_.directory);
+  }
   Set(NodeRole::kStandby, 0, "standby: following");
   while (Sleep(opt_.poll_interval_ns)) {
     if (Status f = follower_->final_error(); !f.ok()) return f.WithContext("standby: the follower stopped");
@@ -223,41 +241,60 @@ Status Node::Impl::StandbyLoop(bool* take_over) {
   return Status::OK();
 }
 
-Status Node::Impl::BecomeWriter(bool from_standby, std::int64_t free_ns) {
+Status Node::Impl::ReadLast(StreamLast* out) {
+  *out = StreamLast{};
   Result<TailInfo> tail = port_->Tail();
   if (!tail.ok()) return tail.status();
-  std::uint64_t last_epoch = 0, stream_end = 0;
-  auto read_last = [&]() -> Status {
-    if (tail->last_seq == 0) return Status::OK();
-    Result<ShippedMessage> last = port_->Get(tail->last_seq);
-    if (!last.ok()) return last.status();
-    last_epoch = last->headers.epoch;
-    stream_end = last->headers.end() - 1;
-    return Status::OK();
-  };
-  RILL_RETURN_IF_ERROR(read_last());
-  std::uint64_t epoch = last_epoch + 1;
+  if (tail->last_seq == 0) return Status::OK();
+  Result<ShippedMessage> last = port_->Get(tail->last_seq);
+  if (!last.ok()) return last.status();
+  RILL_RETURN_IF_ERROR(CheckPayload(last->headers, last->bytes.size()));
+  out->seq = last->seq;
+  out->msg_id = std::move(last->msg_id);
+  out->headers = last->headers;
+  return Status::OK();
+}
+
+Status Node::Impl::BecomeWriter(bool from_standby, std::int64_t free_ns) {
+  StreamLast last;
+  RILL_RETURN_IF_ERROR(ReadLast(&last));
+  std::uint64_t epoch = last.headers.epoch + 1;  // a fence carries its epoch: the next takeover gets one more
   RILL_RETURN_IF_ERROR(lease_->TryAcquire(opt_.holder, epoch));
-  if (from_standby) {
-    // What was appended before we held the lease (a writer still finishing) must be applied:
-    // read the tail again now.
-    tail = port_->Tail();
-    if (!tail.ok()) return tail.status();
-    RILL_RETURN_IF_ERROR(read_last());
-    if (last_epoch + 1 > epoch) {
-      epoch = last_epoch + 1;
-      RILL_RETURN_IF_ERROR(lease_->SetEpoch(epoch));
-    }
+  // Renew from now on: storing the fence and catching up may take longer than the TTL.
+  lease_lost_.store(false);
+  lease_->StartRenewal([this](const Status&) {
+    lease_lost_.store(true);
+    cv_.notify_all();
+  });
+  std::uint64_t stream_end = 0;
+  Status s = StoreFence(from_standby, &epoch, &stream_end);
+  if (s.ok() && from_standby) {
+    // The stream up to the fence is fixed now (nothing can be appended before it): apply it.
     const std::int64_t until = SteadyNs() + opt_.catch_up_timeout_ns;
     for (;;) {
       Status w = follower_->WaitApplied(stream_end, 100'000'000);
       if (w.ok()) break;
-      if (!w.IsTimedOut()) return w.WithContext("takeover: the follower stopped");
-      if (stopping()) return Status::Unavailable("takeover: stopping");
-      if (SteadyNs() > until) return w.WithContext("takeover: catching up");
+      if (!w.IsTimedOut()) {
+        s = w.WithContext("takeover: the follower stopped");
+        break;
+      }
+      if (stopping()) {
+        s = Status::Unavailable("takeover: stopping");
+        break;
+      }
+      if (SteadyNs() > until) {
+        s = w.WithContext("takeover: catching up");
+        break;
+      }
     }
-    follower_->Stop();
-    follower_.reset();
+    if (s.ok()) {
+      follower_->Stop();
+      follower_.reset();
+    }
+  }
+  if (!s.ok()) {
+    lease_->StopRenewal();  // the key expires unless the next attempt takes it again
+    return s;
   }
   ReplicatorOptions ro = opt_.replicator;
   ro.journal_directory = opt_.directory;
@@ -268,15 +305,13 @@ Status Node::Impl::BecomeWriter(bool from_standby, std::int64_t free_ns) {
   ro.replicas = opt_.replicas;
   if (ro.client_name.empty()) ro.client_name = "rill-replicator-" + opt_.holder;
   Result<std::unique_ptr<Replicator>> rep = Replicator::Start(ro);
-  if (!rep.ok()) return Status::Corruption("takeover: " + rep.status().ToString());  // final
+  if (!rep.ok()) {
+    lease_->StopRenewal();
+    return Status::Corruption("takeover: " + rep.status().ToString());  // final
+  }
   replicator_ = std::move(rep).value();
-  lease_lost_.store(false);
-  lease_->StartRenewal([this](const Status&) {
-    lease_lost_.store(true);
-    cv_.notify_all();
-  });
-  if (Status s = opt_.open_writer(opt_.directory, replicator_.get()); !s.ok())
-    return Status::Corruption("open_writer: " + s.ToString());  // final: the caller's writer refused
+  if (Status o = opt_.open_writer(opt_.directory, replicator_.get()); !o.ok())
+    return Status::Corruption("open_writer: " + o.ToString());  // final: the caller's writer refused
   writer_open_ = true;
   TakeoverReport t;
   t.epoch = epoch;
@@ -284,6 +319,7 @@ Status Node::Impl::BecomeWriter(bool from_standby, std::int64_t free_ns) {
   t.lease_free_ns = free_ns;
   t.writer_open_ns = SteadyNs();
   t.stream_end = stream_end;
+  t.fence_attempts = fence_attempts_;
   {
     std::lock_guard<std::mutex> lock(mu_);
     takeovers_.push_back(t);
@@ -292,21 +328,139 @@ Status Node::Impl::BecomeWriter(bool from_standby, std::int64_t free_ns) {
   return Status::OK();
 }
 
-// Writes until fenced or the lease is lost; then the caller reconciles.
-Status Node::Impl::WriterLoop() {
-  while (Sleep(opt_.poll_interval_ns / 2)) {
-    if (Status f = replicator_->final_error(); !f.ok()) {
-      if (f.IsFailedPrecondition()) return Status::OK();  // fenced: reconcile, follow
-      return f.WithContext("writer: the replicator stopped");
+// The fence (message_format.h): this epoch's zero-record message, stored right after the
+// stream's current last message with both expectations, so that whoever wrote that message (a
+// zombie old writer) is refused at its next publish, and so is every writer of an older epoch.
+// Refused because someone appended meanwhile: read the tail again and retry, until
+// catch_up_timeout. Nothing of this epoch is on the stream before the fence, so nothing is
+// undone. *stream_end = the last position before the fence (0: empty stream, no fence).
+// The fence is stored from the tail as read, not after the follower caught up: the window a
+// zombie can slip into is then one round trip, not the follower's apply latency.
+Status Node::Impl::StoreFence(bool from_standby, std::uint64_t* epoch, std::uint64_t* stream_end) {
+  const std::int64_t until = SteadyNs() + opt_.catch_up_timeout_ns;
+  fence_attempts_ = 0;
+  std::string why;
+  for (;;) {
+    if (stopping()) return Status::Unavailable("takeover: stopping");
+    if (lease_lost_.load()) return Status::FailedPrecondition("takeover: the lease was lost while fencing");
+    StreamLast last;
+    RILL_RETURN_IF_ERROR(ReadLast(&last));
+    const MessageHeaders& h = last.headers;
+    if (last.seq == 0) {
+      // JetStream cannot expect an empty stream (last sequence 0 = no expectation): no fence.
+      if (!from_standby && reconciled_last_seq_ != 0)
+        return Status::FailedPrecondition("restart in place: the stream changed since reconciling");
+      *stream_end = 0;
+      return Status::OK();
     }
-    if (lease_lost_.load()) return Status::OK();
+    if (h.fence() && h.epoch == *epoch && last.msg_id == FenceMsgId(opt_.app, opt_.shard, *epoch)) {
+      *stream_end = h.first_position - 1;  // ours: an earlier attempt whose ack did not come back
+      return Status::OK();
+    }
+    if (!from_standby && last.seq != reconciled_last_seq_) {
+      // Restarting in place rests on the comparison Reconcile made with that tail.
+      std::string m = "restart in place: the stream's last seq was ";
+      m.append(std::to_string(reconciled_last_seq_)).append(" when reconciling, now ").append(std::to_string(last.seq));
+      return Status::FailedPrecondition(m);
+    }
+    if (h.epoch >= *epoch) {  // a writer of a later epoch appended: never reuse an epoch
+      *epoch = h.epoch + 1;
+      RILL_RETURN_IF_ERROR(lease_->SetEpoch(*epoch));
+    }
+    const MessageHeaders fence{
+        .first_position = h.end(), .count = 0, .epoch = *epoch, .schema_fingerprint = h.schema_fingerprint};
+    const std::string id = FenceMsgId(opt_.app, opt_.shard, *epoch);
+    const std::uint64_t token = ++fence_token_;
+    ++fence_attempts_;
+    PublishAck ack;
+    bool have = false;
+    Status s = port_->Publish(id, fence, {}, last.seq, last.msg_id, token);
+    if (s.ok()) s = WaitFenceAck(token, &ack, &have);
+    if (s.ok() && have && ack.ok) {
+      if (!ack.duplicate) {
+        *stream_end = h.end() - 1;
+        return Status::OK();
+      }
+      // Our msg-id is stored already (an earlier attempt's ack was lost): it must be our fence.
+      Result<ShippedMessage> stored = port_->Get(ack.seq);
+      if (!stored.ok()) return stored.status();
+      if (!stored->headers.fence() || stored->headers.epoch != *epoch) {
+        std::string m = "takeover: msg-id ";
+        m.append(id).append(" is stored at seq ").append(std::to_string(ack.seq)).append(" but is not this fence");
+        return Status::Corruption(m);
+      }
+      *stream_end = stored->headers.first_position - 1;
+      return Status::OK();
+    }
+    const bool appended = s.ok() && have && ack.error == AckError::kWrongLastSequence;
+    if (!s.ok()) {
+      why = s.ToString();
+    } else if (!have) {
+      why = "no ack";
+      port_->AbandonInFlight();
+    } else {
+      why = ack.text;
+    }
+    if (SteadyNs() > until) {
+      std::string m = "takeover: the fence of epoch ";
+      m.append(std::to_string(*epoch)).append(" was not stored within catch_up_timeout (");
+      m.append(std::to_string(fence_attempts_)).append(" attempts; last: ").append(why).append(")");
+      return Status::TimedOut(m);
+    }
+    // Someone appended after the tail we read (a zombie): read it again at once. Anything else
+    // (an election, a lost connection): a short pause.
+    if (!appended) Sleep(std::min<std::int64_t>(opt_.poll_interval_ns, 50'000'000));
+  }
+}
+
+Status Node::Impl::WaitFenceAck(std::uint64_t token, PublishAck* ack, bool* have) {
+  *have = false;
+  const std::int64_t until = SteadyNs() + opt_.replicator.ack_timeout_ns;
+  std::vector<PublishAck> acks;
+  while (SteadyNs() < until && !stopping()) {
+    acks.clear();
+    port_->PollAcks(&acks, 10'000'000);
+    for (PublishAck& a : acks) {
+      if (a.token != token) continue;  // a late ack of an abandoned attempt
+      *ack = std::move(a);
+      *have = true;
+      return Status::OK();
+    }
   }
   return Status::OK();
 }
 
+// Writes until fenced or the lease is lost; then the caller reconciles.
+Status Node::Impl::WriterLoop() {
+  while (Sleep(opt_.poll_interval_ns / 2)) {
+    if (Status f = replicator_->final_error(); !f.ok()) {
+      writer_end_ = f.ToString();
+      if (f.IsFailedPrecondition()) return Status::OK();  // fenced: reconcile, follow
+      return f.WithContext("writer: the replicator stopped");
+    }
+    if (lease_lost_.load()) {
+      writer_end_ = "the lease was lost";
+      return Status::OK();
+    }
+  }
+  writer_end_ = "stopped";
+  return Status::OK();
+}
+
 void Node::Impl::LeaveWriter() {
+  const bool was_open = writer_open_;
   if (writer_open_ && opt_.close_writer) opt_.close_writer();
   writer_open_ = false;
+  if (was_open) {
+    // The lease loss may be seen before the replicator's refused publish (a zombie resumed):
+    // the replicator's verdict, once the writer closed, says whether it was fenced too.
+    std::string why = writer_end_.empty() ? "stopped" : writer_end_;
+    if (Status f = replicator_ ? replicator_->final_error() : Status::OK(); !f.ok() && why != f.ToString())
+      why.append("; the replicator: ").append(f.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!takeovers_.empty()) takeovers_.back().ended = std::move(why);
+  }
+  writer_end_.clear();
   if (replicator_) replicator_->Stop();
   replicator_.reset();
   lease_->StopRenewal();

@@ -21,13 +21,24 @@
 // lease every poll_interval; when the lease is free (the writer stopped renewing and the key
 // expired) it takes over:
 //   1. acquire the lease with epoch = the stream's last Rill-Epoch + 1 (1 on an empty stream:
-//      the epoch comes from the stream, so an expired lease key loses nothing);
-//   2. read the stream's tail again and wait until the follower applied its last position;
-//   3. stop the follower; start a Replicator with the new epoch; open_writer(dir, replicator)
-//      (the engine replays the journal: aggregates and the idempotency window are exact, as
-//      after a restart); renew the lease every ttl/3 while writing.
-// This is a WARM standby: the takeover time includes that replay (snapshots bound it).
-// Keeping the aggregates hot while following is not built yet.
+//      the epoch comes from the stream, so an expired lease key loses nothing); renew it every
+//      ttl/3 from now on;
+//   2. store the FENCE (message_format.h): a zero-record message of the new epoch published
+//      with the expected last sequence and msg-id of the stream's tail as just read. Once it
+//      is stored, nobody can append before it, and any older writer still running (a zombie
+//      whose lease lapsed) is refused at its next publish. Refused because someone appended
+//      meanwhile: read the tail again and retry (bounded by catch_up_timeout); nothing of the
+//      new epoch exists yet, so nothing is moved aside. An empty stream gets no fence;
+//   3. wait until the follower applied every position before the fence; stop it; start a
+//      Replicator with the new epoch (it starts after its own fence); open_writer(dir,
+//      replicator) (the engine replays the journal: aggregates and the idempotency window are
+//      exact, as after a restart).
+// A restart in place stores its fence the same way, expecting the tail Reconcile compared (the
+// stream moved since: reconcile again).
+// Without on_standby this is a WARM standby: the takeover time includes that replay (snapshots
+// bound it). With on_standby the caller keeps the aggregates hot while following
+// (engine/hot_standby.h), and open_writer hands that state to the engine, which replays only
+// what the state has not applied yet.
 // As a WRITER it watches its replicator and its lease: fenced (another writer appended) or the
 // lease lost, it calls close_writer, stops the replicator, reconciles and follows again.
 //
@@ -79,6 +90,11 @@ struct NodeOptions {
   // Opens the writer on `directory` with `replication` (valid until close_writer returns).
   std::function<Status(const std::string& directory, engine::ReplicationProgress* replication)> open_writer;
   std::function<void()> close_writer;  // stops it; the journal must be closed when it returns
+  // Optional: called each time the node starts following (after reconciling, the follower
+  // running on `directory`). A hot standby starts keeping its aggregates here, tailing the
+  // journal; a state kept from an earlier standby period must be discarded (reconciling may
+  // have moved that journal's tail aside). open_writer comes after the follower stopped.
+  std::function<void(const std::string& directory)> on_standby;
 };
 
 enum class NodeRole : std::uint8_t { kStarting, kStandby, kWriter, kStopped };
@@ -96,10 +112,12 @@ struct ReconcileReport {
 
 struct TakeoverReport {
   std::uint64_t epoch = 0;
-  bool from_standby = false;        // false: restarted in place
-  std::int64_t lease_free_ns = 0;   // steady clock: when the lease was seen free
-  std::int64_t writer_open_ns = 0;  // steady clock: open_writer returned
-  std::uint64_t stream_end = 0;     // the position the writer continues after
+  bool from_standby = false;         // false: restarted in place
+  std::int64_t lease_free_ns = 0;    // steady clock: when the lease was seen free
+  std::int64_t writer_open_ns = 0;   // steady clock: open_writer returned
+  std::uint64_t stream_end = 0;      // the position the writer continues after (its fence's first - 1)
+  std::uint32_t fence_attempts = 0;  // publishes of the fence (more than 1: someone appended meanwhile)
+  std::string ended;  // why this writer period ended ("" while writing): "FailedPrecondition: fenced: ..."
 };
 
 class Node {

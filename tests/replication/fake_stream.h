@@ -88,6 +88,19 @@ struct FakeStream {
     return messages.size();
   }
 
+  // A new writer's fence of `epoch` after the last message (message_format.h), stored without
+  // expectations, as if published right after the tail was read. Returns its seq.
+  std::uint64_t AppendFence(std::string_view app, std::string_view shard, std::uint64_t epoch) {
+    std::lock_guard<std::mutex> lock(mu);
+    MessageHeaders h{.first_position = 1, .count = 0, .epoch = epoch, .schema_fingerprint = 0};
+    if (!messages.empty()) {
+      h.first_position = messages.back().headers.end();
+      h.schema_fingerprint = messages.back().headers.schema_fingerprint;
+    }
+    AppendLocked(FenceMsgId(app, shard, epoch), h, {});
+    return messages.size();
+  }
+
   std::vector<ShippedMessage> Snapshot() {
     std::lock_guard<std::mutex> lock(mu);
     return messages;

@@ -51,6 +51,7 @@ TEST_CASE("names and msg-ids follow SCALE-OUT 3a", "[replication][message_format
   CHECK(SubjectName("bank", "0") == "rill.bank.0.j");
   CHECK(SchemaBucketName("bank", "0") == "RILL_bank_0_schema");
   CHECK(MsgId("bank", "0", 3, 1234) == "bank.0/3/1234");
+  CHECK(FenceMsgId("bank", "0", 3) == "bank.0/3/fence");
   CHECK(ValidateNames("bank-1", "shard_2").ok());
   CHECK(ValidateNames("bank.1", "0").IsInvalidArgument());
   CHECK(ValidateNames("bank", "").IsInvalidArgument());
@@ -77,8 +78,15 @@ TEST_CASE("headers round-trip and malformed ones are Corruption", "[replication]
     fields[1].second = "9x";
     CHECK(DecodeHeaders(fields).status().IsCorruption());
   }
-  SECTION("zero count") {
+  SECTION("zero count: a fence") {
     fields[1].second = "0";
+    auto f = DecodeHeaders(fields);
+    REQUIRE(f.ok());
+    CHECK(f->fence());
+    CHECK(f->end() == 42);  // the next message starts at the fence's first position
+  }
+  SECTION("negative count") {
+    fields[1].second = "-1";
     CHECK(DecodeHeaders(fields).status().IsCorruption());
   }
   SECTION("short fingerprint") {
@@ -96,6 +104,37 @@ TEST_CASE("the position chain classifies every message", "[replication][message_
   CHECK(ClassifyMessage(9, h) == ChainStep::kGap);
   CHECK(ClassifyMessage(11, h) == ChainStep::kOverlap);
   CHECK(ClassifyMessage(14, h) == ChainStep::kOverlap);
+  // A fence at 15 (after 10..14): next when the consumer is at 15, already passed beyond,
+  // a gap before; never an overlap (it holds no position).
+  const MessageHeaders f{.first_position = 15, .count = 0};
+  CHECK(ClassifyMessage(15, f) == ChainStep::kNext);
+  CHECK(ClassifyMessage(16, f) == ChainStep::kRedelivered);
+  CHECK(ClassifyMessage(14, f) == ChainStep::kGap);
+}
+
+TEST_CASE("a fence: no payload, no batches, and a payload that does not fit the count is Corruption",
+          "[replication][message_format]") {
+  const MessageHeaders fence{.first_position = 21, .count = 0, .epoch = 4, .schema_fingerprint = kTestSchema};
+  AlignedBytes a;
+  a.Assign({});
+  CHECK(CheckPayload(fence, 0).ok());
+  auto none = SplitBatches(a, fence);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+
+  const std::vector<std::byte> stray(16, std::byte{0});
+  a.Assign(stray);
+  CHECK(CheckPayload(fence, stray.size()).IsCorruption());
+  auto s = SplitBatches(a, fence);
+  CHECK(s.status().IsCorruption());
+  CHECK(std::string(s.status().message()).find("Rill-Count 0") != std::string::npos);
+
+  const MessageHeaders data{.first_position = 21, .count = 3, .epoch = 4, .schema_fingerprint = kTestSchema};
+  a.Assign({});
+  CHECK(CheckPayload(data, 0).IsCorruption());
+  auto e = SplitBatches(a, data);
+  CHECK(e.status().IsCorruption());
+  CHECK(std::string(e.status().message()).find("empty payload") != std::string::npos);
 }
 
 TEST_CASE("coalescing keeps whole batches under the size bound and splits them back", "[replication][message_format]") {

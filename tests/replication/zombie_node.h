@@ -1,0 +1,79 @@
+// rill/tests/replication/zombie_node.h: a bank engine under a replication::Node, for the zombie
+// writer tests (zombie_test.cpp, in process) and their writer process (zombie_writer_main.cpp):
+// the caller's Writer owns the engines the node opens and closes. Short lease (1 s) and poll
+// (50 ms) so a takeover takes about a second.
+//
+//   Writer w;
+//   auto node = rill::replication::Node::Start(ZombieNodeOptions(dir, urls, "a", w));
+//   w.get()->execute(Deposit{1, 5}, {.command_id = 7}, AckLevel::kReplicated);
+//
+// Thread safety: Writer's members under its mutex; engines are kept (stopped) after close so a
+// load thread holding one never sees it freed.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "rill/engine/engine.h"
+#include "rill/examples/bank/bank_domain.h"
+#include "rill/replication/standby.h"
+
+namespace rill::replication::test {
+
+using ZombieBankEngine = engine::Engine<examples::bank::BankDomain>;
+
+struct Writer {
+  std::mutex mu;
+  std::shared_ptr<ZombieBankEngine> current;
+  std::vector<std::shared_ptr<ZombieBankEngine>> all;
+  std::shared_ptr<ZombieBankEngine> get() {
+    std::lock_guard<std::mutex> lock(mu);
+    return current;
+  }
+};
+
+inline NodeOptions ZombieNodeOptions(const std::string& dir, const std::string& urls, const std::string& holder,
+                                     Writer& w) {
+  NodeOptions o;
+  o.directory = dir;
+  o.nats_urls = urls;
+  o.app = "bank";
+  o.shard = "0";
+  o.holder = holder;
+  o.lease_ttl_ns = 1'000'000'000;
+  o.poll_interval_ns = 50'000'000;
+  o.catch_up_timeout_ns = 20'000'000'000;
+  o.replicas = 3;
+  o.replicator.ack_timeout_ns = 1'000'000'000;
+  o.follower.segment_size = 1u << 20;
+  o.open_writer = [&w](const std::string& d, engine::ReplicationProgress* rep) -> Status {
+    engine::EngineOptions eo;
+    eo.journal.directory = d;
+    eo.journal.segment_size = 1u << 20;
+    eo.ring_size = 1024;
+    eo.processor.expected_aggregates = 1024;
+    eo.processor.idempotency_window = 1u << 16;
+    eo.log_to_stderr = false;
+    eo.replication = rep;
+    eo.replication_stop_wait_ns = 500'000'000;
+    auto e = ZombieBankEngine::Open(eo);
+    if (!e.ok()) return e.status();
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.current = std::shared_ptr<ZombieBankEngine>(std::move(e).value());
+    w.all.push_back(w.current);
+    return Status::OK();
+  };
+  o.close_writer = [&w] {
+    std::shared_ptr<ZombieBankEngine> e;
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      e = std::move(w.current);
+    }
+    if (e) e->Stop();
+  };
+  return o;
+}
+
+}  // namespace rill::replication::test
