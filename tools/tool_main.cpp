@@ -462,15 +462,27 @@ void AddCrashtest(CLI::App& app, const Domains& domains, crashtest::CrashtestOpt
       ->transform(Whole(64, 1024 * 1024));
   ct->add_option("--inject", o.inject, "Test the tester: fake-ack or lose-ack must end in a violation (exit 1)")
       ->check(OneOf({"fake-ack", "lose-ack"}));
+  ct->add_option("--replicate", o.replicate,
+                 "NATS urls (comma-separated): the writer runs as a replication Node on a stream of the run's own; "
+                 "kills alternate restart in place and standby takeover")
+      ->check(NonEmpty("one or more NATS URLs"));
+  ct->add_option("--lease-ttl-ms", o.lease_ttl_ms, "With --replicate: the writer's lease TTL (default 1000)")
+      ->transform(Whole(100, 600000));
+  ct->add_option("--replicas", o.replicas, "With --replicate: replicas of the stream and its buckets")
+      ->transform(Whole(1, 5));
   // The child mode: set by the parent on the re-executed binary's command line, not for users.
   ct->add_flag("--child", o.child)->group("");
   ct->add_option("--journal", o.journal)->group("");
   ct->add_option("--round", o.round)->group("");
   ct->add_option("--ack-fd", o.ack_fd)->group("");
   ct->add_option("--retry-file", o.retry_file)->group("");
+  ct->add_option("--app", o.app)->group("");
+  ct->add_option("--shard", o.shard)->group("");
+  ct->add_option("--holder", o.holder)->group("");
   ct->footer(
       Footer("rill crashtest --kills 20 --durability batch\n"
              "  rill crashtest --kills 20 --durability batch --seed 42   # replay a printed seed\n"
+             "  rill crashtest --replicate nats://127.0.0.1:4222 --kills 6   # writer kills, takeovers\n"
              "\nExit codes here: 0 every round verified, 1 a violation (the first is printed), 2 usage error,\n"
              "3 cannot start (directory, child process, or the first child cannot open a journal)."));
   ct->callback([&domains, &o, exit_code] {

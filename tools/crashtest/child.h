@@ -13,6 +13,10 @@
 // Next(), no allocation and no system call (two pipe writes per window of kWindow).
 // Exit codes when it does return (child_io.h): 3 the engine or the read model cannot open the
 // journal (printed on err), 2 bad options or plan, 4 the ack pipe failed.
+// With o.replicate the engine runs under a replication Node (child_node.h, RunReplicatedChild):
+// the node reconciles the journal with the stream, maybe follows as a standby (reported), and
+// opens the engine when it becomes the writer; only then does the child read its round plan
+// (the parent writes it on kReady, after it learned where the new writer continues).
 // Thread safety: the whole process.
 #pragma once
 
@@ -29,6 +33,7 @@
 #include "rill/engine/completion.h"
 #include "rill/engine/engine.h"
 #include "rill/tools/crashtest/child_io.h"
+#include "rill/tools/crashtest/child_node.h"
 #include "rill/tools/crashtest/crash_workload.h"
 #include "rill/tools/crashtest/round_plan.h"
 #include "rill/tools/state_mirror.h"
@@ -54,82 +59,74 @@ void RunWindow(E& engine, int fd, const WireRecord* sent, const std::optional<Co
 
 }  // namespace child_internal
 
+// Producer p moved to where the last child stopped (plan.start[p]); the retried commands
+// regenerated on the way (retries are in id order, so each producer's in k order). False, with
+// the reason on err, when the plan names a command no producer had sent.
 template <Workload W>
-int RunChild(const CrashtestOptions& o, std::FILE* err) {
-  using D = typename W::Domain;
-  using Command = typename D::Command;
-  DieWithParent();
-  if (!CheckChildOptions(o, err)) return kChildBadOptions;
-  const Result<RoundPlan> plan = ReadRoundPlan(o.retry_file);
-  if (!plan.ok() || plan->start.size() != static_cast<std::size_t>(o.producers)) {
-    std::fprintf(err, "%s crashtest child: %s\n", o.program.c_str(),
-                 plan.ok() ? "the round plan is for another number of producers" : plan.status().ToString().c_str());
-    return kChildBadOptions;
-  }
-  const W workload(CrashWorkloadOptions(static_cast<std::uint64_t>(o.aggregates), o.producers, o.seed));
+bool Regenerate(const CrashtestOptions& o, const W& workload, const RoundPlan& plan,
+                std::vector<std::optional<typename W::Domain::Command>>* retried,
+                std::vector<typename W::Producer>* producers, std::FILE* err) {
+  using Command = typename W::Domain::Command;
   const std::vector<Command> setup = workload.Setup();
   const CommandIds ids{.setup = setup.size(), .producers = o.producers};
-
-  // Each producer moves to where the last child stopped; the retried commands are
-  // regenerated on the way (retries are in id order, so each producer's in k order).
-  std::vector<std::optional<Command>> retried(plan->retries.size());
-  std::vector<typename W::Producer> producers;
-  producers.reserve(static_cast<std::size_t>(o.producers));
+  retried->assign(plan.retries.size(), std::nullopt);
+  producers->clear();
+  producers->reserve(static_cast<std::size_t>(o.producers));
   for (int p = 0; p < o.producers; ++p) {
-    producers.push_back(workload.MakeProducer(p));
-    const std::uint64_t start = plan->start[static_cast<std::size_t>(p)];
+    producers->push_back(workload.MakeProducer(p));
+    const std::uint64_t start = plan.start[static_cast<std::size_t>(p)];
     std::size_t r = 0;
     for (std::uint64_t k = 0; k < start; ++k) {
-      Command c = producers.back().Next();
+      Command c = producers->back().Next();
       int rp = 0;
       std::uint64_t rk = 0;
-      while (r < retried.size() && (!ids.Split(plan->retries[r].id, &rp, &rk) || rp != p || rk < k)) ++r;
-      if (r < retried.size() && rk == k) retried[r++] = c;
+      while (r < retried->size() && (!ids.Split(plan.retries[r].id, &rp, &rk) || rp != p || rk < k)) ++r;
+      if (r < retried->size() && rk == k) (*retried)[r++] = c;
     }
   }
-  for (std::size_t r = 0; r < retried.size(); ++r) {
-    const std::uint64_t id = plan->retries[r].id;
-    if (id >= 1 && id <= setup.size()) retried[r] = setup[id - 1];
-    if (!retried[r]) {
+  for (std::size_t r = 0; r < retried->size(); ++r) {
+    const std::uint64_t id = plan.retries[r].id;
+    if (id >= 1 && id <= setup.size()) (*retried)[r] = setup[id - 1];
+    if (!(*retried)[r]) {
       std::fprintf(err, "%s crashtest child: the round plan retries command %llu, which no producer had sent\n",
                    o.program.c_str(), static_cast<unsigned long long>(id));
-      return kChildBadOptions;
+      return false;
     }
   }
+  return true;
+}
 
-  Result<std::unique_ptr<engine::Engine<D>>> opened = engine::Engine<D>::Open(ChildEngineOptions(o));
-  if (!opened.ok()) {
-    std::fprintf(err, "%s crashtest child: cannot open the journal %s: %s\n", o.program.c_str(), o.journal.c_str(),
-                 opened.status().ToString().c_str());
-    return kChildCannotOpen;
-  }
-  engine::Engine<D>& engine = **opened;
+// The read model: a StateMirror on the engine's journal, checkpointing (child_io.h).
+template <typename D>
+Result<std::unique_ptr<projections::ProjectorThread>> StartMirror(const CrashtestOptions& o,
+                                                                  const engine::Engine<D>& engine) {
   Result<std::unique_ptr<projections::ProjectorThread>> mirror =
       projections::ProjectorThread::Create(ChildProjectorOptions(o, engine.registry()));
   if (mirror.ok()) {
     (*mirror)->template Add<StateMirror<D>>();
-    if (Status s = (*mirror)->Start(); !s.ok()) mirror = s;
+    if (Status s = (*mirror)->Start(); !s.ok()) return s;
   }
-  if (!mirror.ok()) {
-    std::fprintf(err, "%s crashtest child: the read model cannot follow the journal %s: %s\n", o.program.c_str(),
-                 o.journal.c_str(), mirror.status().ToString().c_str());
-    return kChildCannotOpen;
-  }
-  const WireRecord ready = WireRecord::Ready(engine.recovery().committed_position, engine.recovery().replayed_events);
-  Report(o.ack_fd, &ready, 1);
+  return mirror;
+}
 
-  // Retries first, in order (setup first: aggregates are created before they are used).
+// The retries (in order: setup first, aggregates are created before they are used), then the
+// producer threads until the SIGKILL. Never returns.
+template <Workload W>
+void Produce(const CrashtestOptions& o, engine::Engine<typename W::Domain>& engine, const RoundPlan& plan,
+             std::vector<std::optional<typename W::Domain::Command>>& retried,
+             std::vector<typename W::Producer>& producers, const CommandIds& ids) {
+  using Command = typename W::Domain::Command;
+  const bool replicated = !o.replicate.empty();
   {
     auto done = std::make_unique<engine::Completion[]>(kWindow);
     for (std::size_t at = 0; at < retried.size(); at += kWindow) {
       const std::size_t n = std::min(kWindow, retried.size() - at);
-      child_internal::RunWindow(engine, o.ack_fd, plan->retries.data() + at, retried.data() + at, n, done.get());
+      child_internal::RunWindow(engine, o.ack_fd, plan.retries.data() + at, retried.data() + at, n, done.get());
     }
   }
-
   std::vector<std::thread> threads;
   for (int p = 0; p < o.producers; ++p) {
-    threads.emplace_back([&engine, &o, &ids, p, k = plan->start[static_cast<std::size_t>(p)],
+    threads.emplace_back([&engine, &o, &ids, p, replicated, k = plan.start[static_cast<std::size_t>(p)],
                           producer = std::move(producers[static_cast<std::size_t>(p)])]() mutable {
       auto done = std::make_unique<engine::Completion[]>(kWindow);
       WireRecord sent[kWindow];
@@ -140,13 +137,102 @@ int RunChild(const CrashtestOptions& o, std::FILE* err) {
         for (std::size_t i = 0; i < kWindow; ++i) {
           const std::uint64_t id = ids.Produced(p, k++);
           commands[i].emplace(producer.Next());
-          sent[i] = WireRecord::Sent(id, AckLevelFor(id), /*retry=*/false);
+          sent[i] = WireRecord::Sent(id, replicated ? ReplicatedRunLevel(p) : AckLevelFor(id), /*retry=*/false);
         }
         child_internal::RunWindow(engine, o.ack_fd, sent, commands, kWindow, done.get());
       }
     });
   }
   for (std::thread& t : threads) t.join();  // never: producers run until the SIGKILL
+}
+
+// The replicated child: the engine under a replication Node (child_node.h).
+template <Workload W>
+int RunReplicatedChild(const CrashtestOptions& o, std::FILE* err) {
+  using D = typename W::Domain;
+  using Command = typename D::Command;
+  std::unique_ptr<engine::Engine<D>> engine;  // set on the node's thread before it reports kWriter
+  auto open = [&](const std::string& dir, engine::ReplicationProgress* progress) -> Status {
+    engine::EngineOptions eo = ChildEngineOptions(o);
+    eo.journal.directory = dir;
+    eo.replication = progress;
+    Result<std::unique_ptr<engine::Engine<D>>> opened = engine::Engine<D>::Open(eo);
+    if (!opened.ok()) return opened.status();
+    engine = std::move(opened).value();
+    return Status::OK();
+  };
+  auto close = [&] {
+    if (engine) engine->Stop();  // fenced or the lease lost: the producers' next submit fails
+  };
+  Result<std::unique_ptr<ChildNode>> node = ChildNode::Start(o, open, close);
+  if (!node.ok()) {
+    std::fprintf(err, "%s crashtest child: cannot start the replication node on %s: %s\n", o.program.c_str(),
+                 o.journal.c_str(), node.status().ToString().c_str());
+    return kChildCannotOpen;
+  }
+  const Result<WriterStart> writer = (*node)->WaitWriter(err);
+  if (!writer.ok()) return kChildCannotOpen;
+  Result<std::unique_ptr<projections::ProjectorThread>> mirror = StartMirror(o, *engine);
+  if (!mirror.ok()) {
+    std::fprintf(err, "%s crashtest child: the read model cannot follow the journal %s: %s\n", o.program.c_str(),
+                 o.journal.c_str(), mirror.status().ToString().c_str());
+    return kChildCannotOpen;
+  }
+  const WireRecord ready = WireRecord::Ready(engine->recovery().committed_position, engine->recovery().replayed_events,
+                                             writer->epoch, writer->takeover);
+  Report(o.ack_fd, &ready, 1);
+  // The parent writes the plan once it read kReady (a takeover first forgets the old writer's
+  // unreplicated acknowledgements, so they are not resent as answered ones).
+  const Result<RoundPlan> plan = WaitRoundPlan(o.retry_file, 60'000);
+  if (!plan.ok() || plan->start.size() != static_cast<std::size_t>(o.producers)) {
+    std::fprintf(err, "%s crashtest child: %s\n", o.program.c_str(),
+                 plan.ok() ? "the round plan is for another number of producers" : plan.status().ToString().c_str());
+    return kChildBadOptions;
+  }
+  const W workload(CrashWorkloadOptions(static_cast<std::uint64_t>(o.aggregates), o.producers, o.seed));
+  const CommandIds ids{.setup = workload.Setup().size(), .producers = o.producers};
+  std::vector<std::optional<Command>> retried;
+  std::vector<typename W::Producer> producers;
+  if (!Regenerate(o, workload, *plan, &retried, &producers, err)) return kChildBadOptions;
+  Produce<W>(o, *engine, *plan, retried, producers, ids);
+  return 0;
+}
+
+template <Workload W>
+int RunChild(const CrashtestOptions& o, std::FILE* err) {
+  using D = typename W::Domain;
+  using Command = typename D::Command;
+  DieWithParent();
+  if (!CheckChildOptions(o, err)) return kChildBadOptions;
+  if (!o.replicate.empty()) return RunReplicatedChild<W>(o, err);
+  const Result<RoundPlan> plan = ReadRoundPlan(o.retry_file);
+  if (!plan.ok() || plan->start.size() != static_cast<std::size_t>(o.producers)) {
+    std::fprintf(err, "%s crashtest child: %s\n", o.program.c_str(),
+                 plan.ok() ? "the round plan is for another number of producers" : plan.status().ToString().c_str());
+    return kChildBadOptions;
+  }
+  const W workload(CrashWorkloadOptions(static_cast<std::uint64_t>(o.aggregates), o.producers, o.seed));
+  const CommandIds ids{.setup = workload.Setup().size(), .producers = o.producers};
+  std::vector<std::optional<Command>> retried;
+  std::vector<typename W::Producer> producers;
+  if (!Regenerate(o, workload, *plan, &retried, &producers, err)) return kChildBadOptions;
+
+  Result<std::unique_ptr<engine::Engine<D>>> opened = engine::Engine<D>::Open(ChildEngineOptions(o));
+  if (!opened.ok()) {
+    std::fprintf(err, "%s crashtest child: cannot open the journal %s: %s\n", o.program.c_str(), o.journal.c_str(),
+                 opened.status().ToString().c_str());
+    return kChildCannotOpen;
+  }
+  engine::Engine<D>& engine = **opened;
+  Result<std::unique_ptr<projections::ProjectorThread>> mirror = StartMirror(o, engine);
+  if (!mirror.ok()) {
+    std::fprintf(err, "%s crashtest child: the read model cannot follow the journal %s: %s\n", o.program.c_str(),
+                 o.journal.c_str(), mirror.status().ToString().c_str());
+    return kChildCannotOpen;
+  }
+  const WireRecord ready = WireRecord::Ready(engine.recovery().committed_position, engine.recovery().replayed_events);
+  Report(o.ack_fd, &ready, 1);
+  Produce<W>(o, engine, *plan, retried, producers, ids);
   return 0;
 }
 

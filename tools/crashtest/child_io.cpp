@@ -15,7 +15,8 @@ namespace rill::tools::crashtest {
 
 bool CheckChildOptions(const CrashtestOptions& o, std::FILE* err) {
   if (!ParseDurability(o.durability) || o.journal.empty() || o.ack_fd < 0 || o.round < 1 || o.producers < 1 ||
-      o.aggregates < 1 || o.retry_file.empty() || o.rate < 0) {
+      o.aggregates < 1 || o.retry_file.empty() || o.rate < 0 ||
+      (!o.replicate.empty() && (o.app.empty() || o.shard.empty() || o.holder.empty()))) {
     std::fprintf(err, "%s crashtest child: bad options (this mode is started by `%s crashtest` itself)\n",
                  o.program.c_str(), o.program.c_str());
     return false;

@@ -33,6 +33,17 @@ inline WorkloadOptions CrashWorkloadOptions(std::uint64_t aggregates, int produc
 inline engine::AckLevel AckLevelFor(std::uint64_t id) noexcept {
   return ((id * 0x9e3779b97f4a7c15ull) >> 63) != 0 ? engine::AckLevel::kDurable : engine::AckLevel::kJournaled;
 }
+// Replicated runs (--replicate), by producer: even producers ask for kReplicated (must survive
+// every takeover), odd ones for kJournaled. A producer of its own, never waiting for the
+// stream, keeps the journal ahead of it, so a kill usually leaves an unreplicated tail for the
+// next takeover to move aside (a mix within each window would wait for the stream).
+// A retry asks for the level its command was first sent with (the ledger keeps it).
+inline engine::AckLevel ReplicatedRunLevel(int producer) noexcept {
+  return producer % 2 == 0 ? engine::AckLevel::kReplicated : engine::AckLevel::kJournaled;
+}
+inline bool IsReplicatedLevel(engine::AckLevel level) noexcept {
+  return level == engine::AckLevel::kReplicated || level == engine::AckLevel::kReplicatedDurable;
+}
 
 inline std::optional<journal::Durability> ParseDurability(std::string_view name) noexcept {
   if (name == "none") return journal::Durability::kNone;

@@ -10,10 +10,10 @@
 // parent SIGKILLs it at a random moment, recovers the journal with an Engine of its own,
 // verifies it (verify_journal.h), under batch and interval also simulates a power loss on a
 // copy (power_loss.h), and starts the next child on the same journal, which first resends
-// commands whose outcome never arrived. Exit codes: 0 every round verified; 1 a violation (the
-// first one is printed); 2 usage error; 3 cannot start (directory, spawn, or the first child
-// cannot open a journal).
-// Thread safety: plain values.
+// commands whose outcome never arrived. With `replicate` the writer is a replication Node and
+// the kills alternate restart in place and standby takeover (tools/README.md). Exit codes: 0 every round verified; 1 a
+// violation (the first one is printed); 2 usage error; 3 cannot start (directory, spawn, or the first child cannot open
+// a journal). Thread safety: plain values.
 #pragma once
 
 #include <cstdint>
@@ -48,12 +48,26 @@ struct CrashtestOptions {
   // Both must end in exit code 1.
   std::string inject;
 
+  // Replication (tools/README.md, "rill crashtest --replicate"): NATS urls, comma-separated.
+  // Set: two journal directories (node-a, node-b) run as a replication Node each (a shard's
+  // writer or its standby), on a stream of this run's own (deleted at the end unless keep);
+  // rounds alternate restart in place and standby takeover; even producers ask for
+  // AckLevel::kReplicated, odd ones kJournaled (crash_workload.h).
+  std::string replicate;
+  int lease_ttl_ms = 0;  // the writer's lease TTL (0: 1000 with --replicate; an error without)
+  int replicas = 3;      // of the stream and the buckets
+
   // Hidden child mode (set by the parent on the child's command line).
   bool child = false;
   int round = 0;
   int ack_fd = -1;
   std::string retry_file;  // the round's plan (round_plan.h): where producers resume, what to resend
   std::string journal;     // the journal directory the child opens
+  // With replicate: the stream and this node's lease name (the parent picks them).
+  std::string app, shard, holder;
 };
+
+// The lease TTL a run uses (lease_ttl_ms 0: the default).
+inline int LeaseTtlMs(const CrashtestOptions& o) noexcept { return o.lease_ttl_ms > 0 ? o.lease_ttl_ms : 1000; }
 
 }  // namespace rill::tools::crashtest

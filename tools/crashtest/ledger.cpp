@@ -18,7 +18,8 @@ std::string Ledger::Origin(std::uint64_t id) const {
 }
 
 std::optional<std::string> Ledger::Absorb(const WireRecord& r, int round) {
-  if (r.kind == WireKind::kReady) return std::nullopt;
+  if (r.kind == WireKind::kReady || r.kind == WireKind::kReconciled || r.kind == WireKind::kStandby)
+    return std::nullopt;
   if (r.id == 0 || r.id > kMaxCommandId)
     return "the child used command id " + Id(r.id) + ", outside every id range of the crash test";
   if (r.kind != WireKind::kSent && r.kind != WireKind::kAck)
@@ -99,6 +100,30 @@ RoundPlan Ledger::PlanRound(int round, std::mt19937_64& rng, std::size_t unacked
   std::sort(lost.begin(), lost.end());
   for (const std::uint64_t id : lost) plan.retries.push_back(WireRecord::Sent(id, entries_[id - 1].level, true));
   return plan;
+}
+
+Ledger::Superseded Ledger::Supersede(std::uint64_t position, int round) {
+  Superseded s;
+  for (std::uint64_t id = 1; id <= entries_.size(); ++id) {
+    Entry& e = entries_[id - 1];
+    if (!e.accepted() || e.event_count == 0 || e.position <= position) continue;
+    if (e.replicated()) {
+      if (!s.violation)
+        s.violation = "command " + Id(id) + " (" + Origin(id) + ") was acknowledged replicated at position " +
+                      Id(e.position) + " in round " + Id(static_cast<std::uint64_t>(e.acked_round)) +
+                      ", but the standby took over in round " + Id(static_cast<std::uint64_t>(round)) +
+                      " at the stream's end, position " + Id(position) + ": a replicated acknowledgement was lost";
+      continue;
+    }
+    e.acked = false;
+    e.duplicate = false;
+    e.code = engine::RejectCode::kNone;
+    e.position = e.stream_version = 0;
+    e.event_count = 0;
+    e.acked_round = 0;
+    ++s.dropped;
+  }
+  return s;
 }
 
 void Ledger::InjectFakeAck(int round, std::uint64_t position) {

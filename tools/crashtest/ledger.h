@@ -13,7 +13,7 @@
 // in one dense array by id (no hashing of a million ids).
 // Absorb checks what it can at once: an ack for a command never sent, and two
 // acknowledgements of one id that disagree (a retry decided again instead of answered with
-// the original outcome).
+// the original outcome). The replicated run's kinds (kReconciled, kStandby) are not the ledger's.
 // Thread safety: a plain value; one thread.
 #pragma once
 
@@ -48,6 +48,15 @@ class Ledger {
     int sent_round = 0, acked_round = 0;
     bool accepted() const noexcept { return acked && code == engine::RejectCode::kNone; }
     bool durable() const noexcept { return accepted() && level == engine::AckLevel::kDurable; }
+    bool replicated() const noexcept {
+      return accepted() && (level == engine::AckLevel::kReplicated || level == engine::AckLevel::kReplicatedDurable);
+    }
+  };
+
+  // What Supersede found.
+  struct Superseded {
+    std::uint64_t dropped = 0;             // unreplicated acks past the takeover point: forgotten
+    std::optional<std::string> violation;  // a replicated ack past it: lost
   };
 
   explicit Ledger(const CommandIds& ids) : ids_(ids), next_k_(static_cast<std::size_t>(ids.producers), 0) {}
@@ -71,6 +80,12 @@ class Ledger {
   // last round before it that sent any) that were never acknowledged, and up to `acked` that
   // were (their retry must be answered with the original outcome).
   RoundPlan PlanRound(int round, std::mt19937_64& rng, std::size_t unacked, std::size_t acked) const;
+
+  // A standby took over at `position` (the stream's end then: the new writer continues after
+  // it). Every accepted ack past it was the old writer's unreplicated tail: a kReplicated one
+  // there is a violation (it was lost); the others are forgotten (their commands count as
+  // sent and never answered, so a retry may be decided anew), as SCALE-OUT.md 3c allows.
+  Superseded Supersede(std::uint64_t position, int round);
 
   // For --inject (testing the tester): an accepted ack of a command no journal holds, and a
   // journaled command's ack turned into a rejection. False when there is nothing to alter.

@@ -26,15 +26,24 @@ std::string JsonEscape(const std::string& s) {
 
 void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) {
   std::fprintf(out, "round %2d: ", r.number);
+  if (r.rep.on) {
+    std::fprintf(out, "[%s, node %c, epoch %" PRIu64 "] ", r.rep.kind.c_str(), r.rep.node, r.rep.epoch);
+    if (r.rep.takeover_ms >= 0)
+      std::fprintf(out,
+                   "took over %.0f ms after the kill (engine open at %.0f ms, after position %" PRIu64 ", %" PRIu64
+                   " unreplicated acks of the old writer forgotten); ",
+                   r.rep.takeover_ms, r.rep.ready_after_kill_ms, r.rep.continued_after, r.rep.forgotten);
+  }
   if (r.from_spawn) {
     std::fprintf(out, "killed %.0f ms after start%s", r.killed_ms, r.ready ? "" : " (during recovery)");
   } else {
     std::fprintf(out, "killed %.0f ms after ready", r.killed_ms - r.ready_ms);
   }
   std::fprintf(out,
-               ": %" PRIu64 " sent (%" PRIu64 " retries), %" PRIu64 " acked (%" PRIu64 " durable, %" PRIu64
+               ": %" PRIu64 " sent (%" PRIu64 " retries), %" PRIu64 " acked (%" PRIu64 " %s, %" PRIu64
                " rejected, %" PRIu64 " duplicates)",
-               r.sent, r.retried, r.acked, r.durable, r.rejected, r.duplicates);
+               r.sent, r.retried, r.acked, r.rep.on ? r.replicated : r.durable, r.rep.on ? "replicated" : "durable",
+               r.rejected, r.duplicates);
   if (r.violation && r.verify.committed_position == 0 && r.verify.events == 0) {
     std::fprintf(out, "\n");
     return;
@@ -52,6 +61,19 @@ void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) 
       std::fprintf(out, "; power loss at %" PRIu64 " +%" PRIu64 " B %s: %s", r.power.cut.synced_position,
                    r.power.cut.garbage_bytes, r.power.cut.torn_batch ? "torn batch" : "garbage",
                    r.power.report.violation ? "FAILED" : "ok");
+    }
+  }
+  if (r.rep.on) {
+    std::fprintf(out,
+                 "; stream: %" PRIu64 " messages to position %" PRIu64 ", %" PRIu64
+                 " records equal to node %c's journal, %" PRIu64 " replicated acks on it",
+                 r.rep.stream_messages, r.rep.stream_end, r.rep.stream_compared, r.rep.node, r.rep.replicated_checked);
+    if (r.rep.aside_checked) std::fprintf(out, ", %" PRIu64 " moved-aside records not on it", r.rep.aside_checked);
+    if (r.rep.standby_node) {
+      std::fprintf(out, "; standby on node %c", r.rep.standby_node);
+      if (r.rep.moved_first != 0)
+        std::fprintf(out, ": moved its tail %" PRIu64 "..%" PRIu64 " aside (%s)", r.rep.moved_first, r.rep.moved_last,
+                     r.rep.aside_directory.c_str());
     }
   }
   if (r.damage.tried)

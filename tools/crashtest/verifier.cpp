@@ -115,7 +115,7 @@ std::optional<std::string> CheckAcks(const Ledger& ledger, const JournalWalk& wa
       continue;
     }
     if (e->event_count == 0) continue;  // accepted with no event: nothing to find
-    const char* level = e->durable() ? "durable" : "journaled";
+    const char* level = engine::AckLevelName(e->level);
     if (o.synced_position && e->position > *o.synced_position) {
       if (at.last_position != 0)
         return "after the power loss, command " + N(id) + " is present at position " + N(at.last_position) +

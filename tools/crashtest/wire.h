@@ -18,6 +18,7 @@
 //   +------+-------+------+-------+-------------+-------------+-------------+-------------+
 //   kAck: a = position of the command's last event, b = primary stream's version after it.
 //   kReady: a = committed position after recovery, b = events replayed.
+//   kReconciled (replicated runs): id = kept through, a..b = positions moved aside.
 // Thread safety: plain values.
 #pragma once
 
@@ -34,11 +35,17 @@ namespace rill::tools::crashtest {
 enum class WireKind : std::uint8_t {
   kSent = 1,   // id: submitted next (a retry sets kFlagRetry)
   kAck = 2,    // id, outcome: delivered at `level`
-  kReady = 3,  // the engine opened (see the diagram for a, b)
+  kReady = 3,  // the engine opened (see the diagram for a, b); replicated: id = the writer's epoch
+  // Replicated runs only (the child's replication Node):
+  kReconciled = 4,  // the node reconciled its journal with the stream: id = kept through, a..b = moved
+                    // aside (0, 0: nothing), kFlagInPlace when it restarts in place
+  kStandby = 5,     // the node follows the stream as a standby (a = the journal's position then)
 };
 
 inline constexpr std::uint8_t kFlagRetry = 1;      // kSent: a command sent again after a crash
 inline constexpr std::uint8_t kFlagDuplicate = 2;  // kAck: the engine answered with the original outcome
+inline constexpr std::uint8_t kFlagInPlace = 4;    // kReconciled: restart in place
+inline constexpr std::uint8_t kFlagTakeover = 8;   // kReady: the node became the writer from standby
 
 struct WireRecord {
   WireKind kind = WireKind::kSent;
@@ -73,11 +80,25 @@ struct WireRecord {
     return r;
   }
 
-  static WireRecord Ready(std::uint64_t committed_position, std::uint64_t replayed_events) noexcept {
+  static WireRecord Ready(std::uint64_t committed_position, std::uint64_t replayed_events, std::uint64_t epoch = 0,
+                          bool takeover = false) noexcept {
     WireRecord r;
     r.kind = WireKind::kReady;
+    r.flags = takeover ? kFlagTakeover : 0;
+    r.id = epoch;
     r.a = committed_position;
     r.b = replayed_events;
+    return r;
+  }
+
+  static WireRecord Reconciled(bool in_place, std::uint64_t kept_through, std::uint64_t first_moved,
+                               std::uint64_t last_moved) noexcept {
+    WireRecord r;
+    r.kind = WireKind::kReconciled;
+    r.flags = in_place ? kFlagInPlace : 0;
+    r.id = kept_through;
+    r.a = first_moved;
+    r.b = last_moved;
     return r;
   }
 };
