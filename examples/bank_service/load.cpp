@@ -150,8 +150,18 @@ Status OpenAccounts(tcp::socket& s, const LoadOptions& o, std::uint64_t& max_pos
     const wire::Outcome* opened = reply->body_as_Outcome();
     const bool exists =
         opened != nullptr && opened->reject_code() == static_cast<std::uint8_t>(engine::RejectCode::kAlreadyExists);
-    if (opened == nullptr || (!opened->accepted() && !exists))
-      return Status::Unavailable("opening account " + std::to_string(account) + " was refused");
+    if (opened == nullptr || (!opened->accepted() && !exists)) {
+      // Say why: a replicated service's standby names its role and the writer (NotWriter).
+      std::string why = "opening account " + std::to_string(account) + " was refused";
+      const flatbuffers::String* text = reply->body_as_Error() != nullptr ? reply->body_as_Error()->message()
+                                        : opened != nullptr               ? opened->message()
+                                                                          : nullptr;
+      if (text != nullptr && text->size() > 0) {
+        why += ": ";
+        why += text->str();
+      }
+      return Status::Unavailable(why);
+    }
     if (o.initial_balance <= 0) continue;
     BuildDeposit(fbb, {.request_id = 2}, account, o.initial_balance);
     reply = Exchange(s, fbb, reader, error);

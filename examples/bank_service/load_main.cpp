@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: rill-load --port PORT [--host 127.0.0.1] [--connections 8] [--commands 100000] [--threads 1]\n"
     "                 [--accounts 1000] [--first-account 1] [--no-open] [--initial-balance 1000000]\n"
-    "                 [--ack journaled|accepted|durable|applied] [--seed 1] [--no-verify] [--queries-only]\n"
+    "                 [--ack journaled|accepted|durable|applied|replicated] [--seed 1] [--no-verify] [--queries-only]\n"
     "  Opens the accounts (unless --no-open), runs a closed loop per connection (deposits,\n"
     "  withdrawals, transfers), prints p50/p99/p99.9 round trip and commands/s, then checks\n"
     "  every balance against the accepted outcomes (unless --no-verify). --queries-only: balance\n"
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
                   args.Number("--accounts", o.accounts, 1, 1u << 24) &&
                   args.Number("--first-account", o.first_account, 1, 1ULL << 62) &&
                   args.Number("--initial-balance", initial, 0, 1ULL << 50) &&
-                  args.Choice("--ack", ack, {"journaled", "accepted", "durable", "applied"}) &&
+                  args.Choice("--ack", ack, {"journaled", "accepted", "durable", "applied", "replicated"}) &&
                   args.Number("--seed", o.seed, 0, ~0ULL);
   o.open_accounts = !(ok && args.Has("--no-open"));
   o.verify = !(ok && args.Has("--no-verify"));
@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
     o.ack = wire::Ack::Durable;
   } else if (ack == "applied") {
     o.ack = wire::Ack::Applied;
+  } else if (ack == "replicated") {
+    o.ack = wire::Ack::Replicated;
   } else {
     o.ack = wire::Ack::Journaled;
   }

@@ -134,6 +134,10 @@ std::optional<engine::AckLevel> ToAckLevel(wire::Ack ack) noexcept {
       return engine::AckLevel::kDurable;
     case wire::Ack::Applied:
       return engine::AckLevel::kApplied;
+    case wire::Ack::Replicated:
+      return engine::AckLevel::kReplicated;
+    case wire::Ack::ReplicatedDurable:
+      return engine::AckLevel::kReplicatedDurable;
   }
   return std::nullopt;
 }

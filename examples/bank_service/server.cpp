@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "rill/engine/asio.h"
-#include "rill/projections/projector_thread.h"
 
 namespace rill::examples::bank_service {
 namespace {
@@ -45,6 +44,8 @@ struct BankService::Impl {
   explicit Impl(ServiceOptions o) : options(std::move(o)), acceptor(asio::make_strand(io)) {}
 
   Status Open();
+  Status OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication);
+  void CloseWriter(const std::string& why);
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> RunConnection(std::shared_ptr<Connection> conn);
   // Builds the reply to one frame (prefix included, not yet verified) in `fbb`.
@@ -59,15 +60,19 @@ struct BankService::Impl {
     error_replies.fetch_add(1, std::memory_order_relaxed);
   }
 
+  std::string NotWriterMessage() const {
+    std::string m = options.not_writer_message ? options.not_writer_message() : std::string();
+    return m.empty() ? std::string("not the writer: this node has no writer open (it is starting or stopping)") : m;
+  }
+
   const ServiceOptions options;
-  // Destruction order matters (reverse of declaration): the io_context outlives the engine and
-  // the view (their ops post to it), the view outlives the engine and the projector (which
-  // hold it), the engine's registry outlives the projector.
+  // Destruction order matters (reverse of declaration): the io_context outlives the writer
+  // (its engine's and view's ops post to it).
   asio::io_context io;
-  engine::AppliedView view{"bank.balances"};
-  std::unique_ptr<BankEngine> engine;
-  std::unique_ptr<projections::ProjectorThread> projector;
-  projections::TypedProjector<projections::bank::Balances>* balances = nullptr;
+  // The current writer, or null (bank_writer.h; server.h says why an atomic shared_ptr).
+  // Acquire/release: a request that loads it sees the writer fully opened.
+  std::atomic<std::shared_ptr<BankWriter>> writer;
+  std::mutex writer_mu;  // cold: serializes OpenWriter/CloseWriter/Stop's hand-over
   tcp::acceptor acceptor;
   std::uint16_t port = 0;
   std::vector<std::thread> threads;
@@ -92,32 +97,7 @@ Status BankService::Impl::Open() {
   if (mkdir_error)
     return Status::IOError("bank service: creating " + options.data_directory + ": " + mkdir_error.message());
 
-  engine::EngineOptions eo;
-  eo.journal.directory = options.data_directory + "/journal";
-  eo.journal.durability = options.durability;
-  eo.journal.salvage = options.salvage;
-  eo.ring_size = options.ring_size;
-  eo.log_to_stderr = options.log_to_stderr;
-  Result<std::unique_ptr<BankEngine>> opened = BankEngine::Open(eo);
-  if (!opened.ok()) return opened.status().WithContext("bank service: opening the engine");
-  engine = std::move(opened).value();
-
-  projections::ProjectorThreadOptions po;
-  po.name = "bank-balances";
-  po.journal_directory = eo.journal.directory;
-  po.registry = &engine->registry();
-  po.cpu = options.projector_cpu;
-  po.checkpoint_directory = options.data_directory + "/checkpoints";
-  Result<std::unique_ptr<projections::ProjectorThread>> created = projections::ProjectorThread::Create(std::move(po));
-  if (!created.ok()) return created.status().WithContext("bank service: creating the projector");
-  projector = std::move(created).value();
-  projections::ProjectorOptions balances_options;
-  balances_options.on_applied = [this](std::uint64_t p) { view.Advance(p); };
-  balances_options.on_halted = [this](std::uint64_t p, const std::string& why) { view.Halt(p, why); };
-  balances = projector->Add<projections::bank::Balances>(std::move(balances_options));
-  RILL_RETURN_IF_ERROR(projector->Start());
-  // A checkpoint may have put the model ahead of any batch the callback has reported yet.
-  view.Advance(balances->applied_position());
+  if (!options.writer_from_node) RILL_RETURN_IF_ERROR(OpenWriter(options.data_directory + "/journal", nullptr));
 
   error_code ec;
   const asio::ip::address address = asio::ip::make_address(options.address, ec);
@@ -135,6 +115,38 @@ Status BankService::Impl::Open() {
   asio::co_spawn(acceptor.get_executor(), AcceptLoop(), asio::detached);
   for (int i = 0; i < options.io_threads; ++i) threads.emplace_back([this] { io.run(); });
   return Status::OK();
+}
+
+Status BankService::Impl::OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication) {
+  std::lock_guard<std::mutex> lock(writer_mu);
+  {
+    std::lock_guard<std::mutex> stop_lock(mu);
+    if (stopping) return Status::FailedPrecondition("bank service: stopping, no writer is opened");
+  }
+  if (writer.load(std::memory_order_acquire))
+    return Status::FailedPrecondition("bank service: a writer is already open (CloseWriter first)");
+  WriterOptions wo;
+  wo.journal_directory = journal_directory;
+  // server.h (writer_from_node) says why a replicated service keeps no projector checkpoints.
+  wo.checkpoint_directory = options.writer_from_node ? std::string() : options.data_directory + "/checkpoints";
+  wo.durability = options.durability;
+  wo.salvage = options.salvage;
+  wo.ring_size = options.ring_size;
+  wo.projector_cpu = options.projector_cpu;
+  wo.log_to_stderr = options.log_to_stderr;
+  wo.replication = replication;
+  Result<std::shared_ptr<BankWriter>> opened = BankWriter::Open(wo);
+  if (!opened.ok()) return opened.status();
+  writer.store(std::move(opened).value(), std::memory_order_release);
+  return Status::OK();
+}
+
+void BankService::Impl::CloseWriter(const std::string& why) {
+  std::lock_guard<std::mutex> lock(writer_mu);
+  // New requests are refused from here on; those holding a copy get the stopped engine's
+  // kShutdown (or their outcome, if it was decided first).
+  std::shared_ptr<BankWriter> w = writer.exchange(nullptr, std::memory_order_acq_rel);
+  if (w) w->Stop(why);
 }
 
 asio::awaitable<void> BankService::Impl::AcceptLoop() {
@@ -260,6 +272,14 @@ asio::awaitable<void> BankService::Impl::Answer(std::span<const std::uint8_t> fr
     co_return;
   }
 
+  // One load per request; the copy keeps the writer alive until this reply is built.
+  const std::shared_ptr<BankWriter> w = writer.load(std::memory_order_acquire);
+  if (!w) {
+    Error(fbb, id, wire::ErrorCode::NotWriter, NotWriterMessage());
+    co_return;
+  }
+  engine::AppliedView& view = w->view();
+
   if (type == wire::Body::BalanceQuery) {
     const wire::BalanceQuery* q = request->body_as_BalanceQuery();
     if (q == nullptr) {
@@ -274,8 +294,8 @@ asio::awaitable<void> BankService::Impl::Answer(std::span<const std::uint8_t> fr
       }
     }
     // The position first: the model read after it is as of that position or later.
-    const std::uint64_t applied = balances->applied_position();
-    const std::optional<projections::bank::AccountBalance> b = balances->model().Get(q->account());
+    const std::uint64_t applied = w->balances_position();
+    const std::optional<projections::bank::AccountBalance> b = w->balances().Get(q->account());
     BalanceAnswer answer{.account = q->account(), .applied_position = applied};
     if (b) {
       answer.found = true;
@@ -294,9 +314,27 @@ asio::awaitable<void> BankService::Impl::Answer(std::span<const std::uint8_t> fr
     co_return;
   }
   const engine::CommandMeta meta{.command_id = request->command_id(), .expected_version = request->expected_version()};
-  const engine::CommandOutcome outcome = *ack == engine::AckLevel::kApplied
-                                             ? co_await engine::async_submit(*engine, *command, meta, view, kAwait)
-                                             : co_await engine::async_submit(*engine, *command, meta, *ack, kAwait);
+  BankEngine& engine = w->engine();
+  engine::CommandOutcome outcome;
+  if (options.min_ack_replicated && *ack == engine::AckLevel::kApplied) {
+    // Replicated first, then the view: the engine's applied(view) level does not wait for
+    // replication.
+    outcome = co_await engine::async_submit(engine, *command, meta, engine::AckLevel::kReplicated, kAwait);
+    if (outcome.accepted() && outcome.position() > view.position()) {
+      const Status s = co_await engine::async_wait_for(view, outcome.position(), kAwait);
+      if (!s.ok())
+        outcome = engine::CommandOutcome::ViewUnavailable(
+            outcome,
+            engine::Rejection(engine::RejectCode::kViewUnavailable, 0, "replicated, but the view is unavailable"));
+    }
+  } else if (*ack == engine::AckLevel::kApplied) {
+    outcome = co_await engine::async_submit(engine, *command, meta, view, kAwait);
+  } else {
+    engine::AckLevel level = *ack;
+    if (options.min_ack_replicated && level == engine::AckLevel::kJournaled) level = engine::AckLevel::kReplicated;
+    if (options.min_ack_replicated && level == engine::AckLevel::kDurable) level = engine::AckLevel::kReplicatedDurable;
+    outcome = co_await engine::async_submit(engine, *command, meta, level, kAwait);
+  }
   BuildOutcomeReply(fbb, id, outcome);
 }
 
@@ -323,10 +361,9 @@ void BankService::Impl::Stop() {
   }
   open.clear();
   // Commands in flight complete (decided, or kShutdown) and their handlers are posted; the
-  // connections then find their sockets closed and end.
-  if (engine) engine->Stop();
-  if (projector) projector->Stop();
-  view.Close("the bank service is stopping");
+  // connections then find their sockets closed and end. (A replicated service stops its Node
+  // first, which closes the writer through CloseWriter; `stopping` refuses a late OpenWriter.)
+  CloseWriter("the bank service is stopping");
   // Every op holds work on io until its handler ran, so run() returns once all are done.
   for (std::thread& t : threads) t.join();
   threads.clear();
@@ -353,8 +390,19 @@ ServiceStats BankService::stats() const noexcept {
           impl_->error_replies.load(std::memory_order_relaxed),
           impl_->closed_bad_frames.load(std::memory_order_relaxed)};
 }
-BankEngine& BankService::engine() noexcept { return *impl_->engine; }
-engine::AppliedView& BankService::balances_view() noexcept { return impl_->view; }
-const projections::bank::Balances& BankService::balances() const noexcept { return impl_->balances->model(); }
+Status BankService::OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication) {
+  return impl_->OpenWriter(journal_directory, replication);
+}
+void BankService::CloseWriter(const std::string& why) { impl_->CloseWriter(why); }
+bool BankService::writing() const noexcept { return impl_->writer.load(std::memory_order_acquire) != nullptr; }
+// These return references into the current writer: valid while it stays open (a standalone
+// service's writer stays until Stop).
+BankEngine& BankService::engine() noexcept { return impl_->writer.load(std::memory_order_acquire)->engine(); }
+engine::AppliedView& BankService::balances_view() noexcept {
+  return impl_->writer.load(std::memory_order_acquire)->view();
+}
+const projections::bank::Balances& BankService::balances() const noexcept {
+  return impl_->writer.load(std::memory_order_acquire)->balances();
+}
 
 }  // namespace rill::examples::bank_service

@@ -18,11 +18,22 @@
 // Nothing a client sends can crash the server or touch another connection.
 // It binds to 127.0.0.1 unless told otherwise.
 //
+// Writer or standby (ServiceOptions::writer_from_node, the --nats mode of rill-bank-service,
+// service_node.h): the service starts WITHOUT a writer and serves every request with an
+// Error{NotWriter} naming its role until a replication::Node calls OpenWriter (it won the
+// lease: the engine, projector and view are opened on the journal, replaying it); CloseWriter
+// (fenced, lease lost, stopping) stops them and the refusals start again. The current writer
+// (bank_writer.h) is a std::shared_ptr in a std::atomic: each REQUEST loads it once (a
+// request is a network round trip; the engine's writer thread never sees this) and keeps its
+// copy until its reply is built, so CloseWriter running while a connection submits leaves
+// that connection an engine that answers kShutdown, never a freed one. The last copy frees it.
+//
 // Thread safety: Start/Stop from one controlling thread; the getters from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,12 +43,11 @@
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
 #include "rill/examples/bank/read_models/balances.h"
+#include "rill/examples/bank_service/bank_writer.h"
 #include "rill/examples/bank_service/protocol.h"
 #include "rill/journal/options.h"
 
 namespace rill::examples::bank_service {
-
-using BankEngine = engine::Engine<bank::BankDomain>;
 
 struct ServiceOptions {
   std::string data_directory;  // required: <dir>/journal and <dir>/checkpoints
@@ -52,6 +62,17 @@ struct ServiceOptions {
   // reporting how many acknowledged events could not be kept (journal::WriterOptions::salvage).
   bool salvage = false;
   bool log_to_stderr = true;  // engine start-up reports, accept errors
+  // No writer at Start: OpenWriter opens it (a replication::Node's open_writer). Meanwhile
+  // requests get Error{NotWriter} with not_writer_message(). The projector keeps no
+  // checkpoints then: a takeover's reconcile may move the journal's tail aside, which would
+  // leave a checkpoint ahead of the journal; it replays the journal at each OpenWriter instead.
+  bool writer_from_node = false;
+  std::function<std::string()> not_writer_message;  // "" or unset: a generic one
+  // Acknowledge no command below `replicated`: journaled -> replicated, durable ->
+  // replicated+durable, applied -> replicated, then the view (accepted stays: the client asked
+  // for nothing kept). For a replicated service, where a takeover keeps exactly what was
+  // replicated (replication/README.md).
+  bool min_ack_replicated = false;
 };
 
 // Relaxed counters: informational.
@@ -75,8 +96,18 @@ class BankService {
   // Idempotent.
   void Stop();
 
+  // Opens the writer on `journal_directory` with `replication` (valid until CloseWriter
+  // returns) and starts serving commands. FailedPrecondition if one is open or the service
+  // stopped. From the Node's control thread (or Start).
+  Status OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication);
+  // Stops serving commands and stops the writer (bank_writer.h); the journal is closed when it
+  // returns. No-op without one.
+  void CloseWriter(const std::string& why);
+  bool writing() const noexcept;
+
   std::uint16_t port() const noexcept;
   ServiceStats stats() const noexcept;
+  // The current writer's (REQUIRES writing(); a replicated service may replace it at any time).
   BankEngine& engine() noexcept;
   engine::AppliedView& balances_view() noexcept;
   const projections::bank::Balances& balances() const noexcept;
