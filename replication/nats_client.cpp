@@ -88,8 +88,39 @@ PublishError Classify(natsStatus s, int jerr) {
   }
 }
 
+Status CheckConnected(const NatsClient::Impl& impl, std::string_view what) {
+  const natsConnStatus st = natsConnection_Status(impl.nc);
+  if (st == NATS_CONN_STATUS_CONNECTED) return Status::OK();
+  const char* state = "disconnected";
+  switch (st) {
+    case NATS_CONN_STATUS_RECONNECTING:
+      state = "reconnecting";
+      break;
+    case NATS_CONN_STATUS_CLOSED:
+      state = "closed";
+      break;
+    case NATS_CONN_STATUS_CONNECTING:
+      state = "connecting";
+      break;
+    case NATS_CONN_STATUS_DRAINING_SUBS:
+    case NATS_CONN_STATUS_DRAINING_PUBS:
+      state = "draining";
+      break;
+    default:
+      break;
+  }
+  std::string text(what);
+  text.append(": not connected to NATS at ").append(impl.urls).append(" (").append(state);
+  const char* last = nullptr;
+  if (natsConnection_GetLastError(impl.nc, &last) != NATS_OK && last != nullptr && *last != '\0')
+    text.append("; last error: ").append(last);
+  text.append(")");
+  return Status::Unavailable(text);
+}
+
 }  // namespace nats_detail
 
+using nats_detail::CheckConnected;
 using nats_detail::FromNats;
 using nats_detail::ToMillis;
 
@@ -160,6 +191,7 @@ std::string DescribeStream(const std::string& subject, std::int64_t replicas) {
 
 Status NatsClient::EnsureStream(const StreamSpec& spec) {
   if (spec.name.empty() || spec.subject.empty()) return Status::InvalidArgument("stream name and subject are required");
+  RILL_RETURN_IF_ERROR(CheckConnected(*impl_, "stream " + spec.name));
   for (int attempt = 0; attempt < 2; ++attempt) {
     jsStreamInfo* si = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -209,10 +241,24 @@ Status NatsClient::DeleteStream(const std::string& stream) {
   return s == NATS_OK ? Status::OK() : FromNats(s, "deleting stream " + stream, jerr);
 }
 
+namespace {
+
+// Per-call options for a read: the context's, with the read timeout (ConnectOptions).
+jsOptions ReadOptions(const ConnectOptions& o) {
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = ToMillis(o.read_timeout_ns);
+  return jo;
+}
+
+}  // namespace
+
 Result<StreamTail> NatsClient::GetStreamTail(const std::string& stream) {
+  RILL_RETURN_IF_ERROR(CheckConnected(*impl_, "stream info of " + stream));
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, impl_->js, stream.c_str(), nullptr, &jerr);
+  jsOptions jo = ReadOptions(impl_->options);
+  natsStatus s = js_GetStreamInfo(&si, impl_->js, stream.c_str(), &jo, &jerr);
   if (s != NATS_OK) return FromNats(s, "stream info of " + stream, jerr);
   StreamTail t{si->State.FirstSeq, si->State.LastSeq, si->State.Msgs};
   if (t.messages == 0) t.first_seq = 0;
@@ -221,9 +267,11 @@ Result<StreamTail> NatsClient::GetStreamTail(const std::string& stream) {
 }
 
 Result<std::string> NatsClient::StreamLeader(const std::string& stream) {
+  RILL_RETURN_IF_ERROR(CheckConnected(*impl_, "stream info of " + stream));
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, impl_->js, stream.c_str(), nullptr, &jerr);
+  jsOptions jo = ReadOptions(impl_->options);
+  natsStatus s = js_GetStreamInfo(&si, impl_->js, stream.c_str(), &jo, &jerr);
   if (s != NATS_OK) return FromNats(s, "stream info of " + stream, jerr);
   std::string leader = si->Cluster != nullptr && si->Cluster->Leader != nullptr ? si->Cluster->Leader : "";
   jsStreamInfo_Destroy(si);
@@ -231,9 +279,11 @@ Result<std::string> NatsClient::StreamLeader(const std::string& stream) {
 }
 
 Result<StoredMessage> NatsClient::GetMessage(const std::string& stream, std::uint64_t seq) {
+  RILL_RETURN_IF_ERROR(CheckConnected(*impl_, "message " + std::to_string(seq) + " of " + stream));
   natsMsg* msg = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetMsg(&msg, impl_->js, stream.c_str(), seq, nullptr, &jerr);
+  jsOptions jo = ReadOptions(impl_->options);
+  natsStatus s = js_GetMsg(&msg, impl_->js, stream.c_str(), seq, &jo, &jerr);
   std::string what("message ");
   what.append(std::to_string(seq)).append(" of ").append(stream);
   if (s != NATS_OK) {

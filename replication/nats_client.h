@@ -17,7 +17,8 @@
 //   auto sub = nats.SubscribeOrdered("RILL_bank_0", "rill.bank.0.j", /*start_seq=*/1);
 //   Result<StoredMessage> next = (*sub)->Next(1'000'000'000);          // TimedOut when none came
 //
-// Errors: Unavailable for connection trouble (cnats' text included), TimedOut when the server
+// Errors: Unavailable for connection trouble (cnats' text included; at once, without waiting
+// for a timeout, while the connection is down and cnats reconnects), TimedOut when the server
 // did not answer in time, NotFound for an absent stream/message/key, InvalidArgument for a
 // stream configured otherwise, FailedPrecondition for a lost compare-and-set (KV).
 //
@@ -51,8 +52,13 @@ inline constexpr int kJsErrNoMessageFound = 10037;
 struct ConnectOptions {
   std::string name = "rill";                        // the connection name servers show
   std::int64_t connect_timeout_ns = 2'000'000'000;  // per server, for the first connect
-  std::int64_t request_timeout_ns = 5'000'000'000;  // JetStream API calls (stream info, get, KV)
-  std::int64_t reconnect_wait_ns = 100'000'000;     // between attempts; reconnects forever
+  std::int64_t request_timeout_ns = 5'000'000'000;  // JetStream API calls (create, KV, sync publish)
+  // GetStreamTail, GetMessage, StreamLeader: a resync's reads. While a stream elects a leader
+  // (4-9 s on 2.9) nobody answers them, and an answer only comes to a request sent after the
+  // election: a caller retrying on TimedOut resumes at most this long after it (measured:
+  // with the 5 s request timeout, a leader kill took 10.4 s to the next replicated ack).
+  std::int64_t read_timeout_ns = 1'000'000'000;
+  std::int64_t reconnect_wait_ns = 100'000'000;  // between attempts; reconnects forever
   // PINGs this often; two unanswered ones mark the server dead (a SIGSTOPped node is noticed
   // in ~3 s and the client moves to another).
   std::int64_t ping_interval_ns = 1'000'000'000;
@@ -180,9 +186,10 @@ class AsyncPublisher {
   AsyncPublisher(const AsyncPublisher&) = delete;
   AsyncPublisher& operator=(const AsyncPublisher&) = delete;
 
-  // Sends without waiting. Unavailable when the window is full, the connection is closed, or
-  // cnats refused the message (then no completion comes for this token). headers must not
-  // contain Nats-Msg-Id/Nats-Expected-*: msg_id and expected_last_seq (0: none) set them.
+  // Sends without waiting. Unavailable when the window is full, the connection is not up
+  // (reconnecting or closed: the text says which, and cnats' last error), or cnats refused the message (then no
+  // completion comes for this token). headers must not contain Nats-Msg-Id/Nats-Expected-*: msg_id and
+  // expected_last_seq (0: none) set them.
   Status Publish(const std::string& subject, const std::string& msg_id, std::uint64_t expected_last_seq,
                  const NatsHeaders& headers, std::span<const std::byte> bytes, std::uint64_t token);
 

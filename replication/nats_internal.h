@@ -45,5 +45,11 @@ natsMsg* BuildMessage(const std::string& subject, const NatsHeaders& headers, st
 
 PublishError Classify(natsStatus s, int jerr);
 
+// OK while the connection is up; else Unavailable "<what>: not connected to NATS at <urls>
+// (<reconnecting|closed|...>; last error: <cnats'>)". Checked before a request or a publish:
+// while reconnecting cnats would buffer it and let the caller wait for a timeout that only
+// says "Timeout", when the cause (every server down) is known at once.
+Status CheckConnected(const NatsClient::Impl& impl, std::string_view what);
+
 }  // namespace nats_detail
 }  // namespace rill::replication

@@ -132,9 +132,11 @@ AsyncPublisher::~AsyncPublisher() {
 Status AsyncPublisher::Publish(const std::string& subject, const std::string& msg_id, std::uint64_t expected_last_seq,
                                const NatsHeaders& headers, std::span<const std::byte> bytes, std::uint64_t token) {
   if (impl_->js == nullptr) return Status::Unavailable("no JetStream context (creating it failed)");
-  if (natsConnection_Status(impl_->client->nc) == NATS_CONN_STATUS_CLOSED) {
-    return Status::Unavailable("the NATS connection to " + impl_->client->urls + " is closed");
-  }
+  // Not while reconnecting either: cnats would buffer the message, and its ack could only come
+  // after the owner's ack timeout; refused now, the owner's retry says why.
+  // (The status first: no message text built per publish while connected.)
+  if (natsConnection_Status(impl_->client->nc) != NATS_CONN_STATUS_CONNECTED)
+    return nats_detail::CheckConnected(*impl_->client, "publishing to " + subject);
   Status built;
   natsMsg* msg = nats_detail::BuildMessage(subject, headers, bytes, &built);
   if (msg == nullptr) return built;

@@ -26,10 +26,17 @@ struct ReplicatorOptions {
   // A message holds whole consecutive batches up to this many bytes; a single larger batch
   // travels alone, up to max_msg_size (else a configuration error, never split).
   std::size_t ship_max_bytes = 64u << 10;
-  std::size_t window = 32;                      // messages in flight
-  std::int64_t ack_timeout_ns = 2'000'000'000;  // an unacked publish older than this: resync
-  std::int64_t retry_min_ns = 50'000'000;       // backoff after a transient error ...
-  std::int64_t retry_max_ns = 1'000'000'000;    // ... doubling up to this
+  std::size_t window = 32;  // messages in flight
+  // An unacked publish older than this: resync. It is the whole outage when only the acks'
+  // route died (the server we are connected to, not the stream leader). A dead leader's
+  // election takes longer (4-9 s), but publishes sent while the stream has no leader are
+  // answered "no responders" at once: the timeout only covers the ones sent to the dead leader.
+  std::int64_t ack_timeout_ns = 1'000'000'000;
+  // Backoff after a transient error, doubling from min to max. During an election the resync's
+  // stream info itself waits (ConnectOptions::read_timeout_ns), so the sleep between tries only
+  // delays the first one after the election: kept short (a try costs one request).
+  std::int64_t retry_min_ns = 50'000'000;
+  std::int64_t retry_max_ns = 250'000'000;
   // Stream creation (create_stream = false: the stream must exist, e.g. made by an operator).
   bool create_stream = true;
   int replicas = 3;
@@ -48,8 +55,8 @@ struct FollowerOptions {
   journal::SyncMethod sync_method = journal::SyncMethod::kMsync;
   std::uint32_t sync_interval_ms = 10;
   std::int64_t retry_min_ns = 50'000'000;
-  std::int64_t retry_max_ns = 1'000'000'000;
-  std::string client_name;  // "" = rill-follower-<app>-<shard>
+  std::int64_t retry_max_ns = 250'000'000;  // as the replicator's
+  std::string client_name;                  // "" = rill-follower-<app>-<shard>
 };
 
 }  // namespace rill::replication

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "rill/replication/nats_client.h"
-#include "rill/tests/replication/nats_cluster.h"
+#include "rill/tests/replication/cluster_fixture.h"
 
 using rill::replication::AsyncPublisher;
 using rill::replication::NatsClient;
@@ -32,18 +32,11 @@ std::vector<std::byte> Bytes(const std::string& s) {
 
 std::string Id(int i) { return "test.0/1/" + std::to_string(i); }
 
-// Starts a cluster and connects, or skips the test case (returns false) without nats-server.
-#define START_CLUSTER_OR_SKIP(cluster, client, nodes)                      \
-  if (auto why = NatsCluster::Unavailable()) {                             \
-    WARN("skipped: " << *why);                                             \
-    return;                                                                \
-  }                                                                        \
-  auto cluster##_r = NatsCluster::Start(nodes);                            \
-  REQUIRE(cluster##_r.ok());                                               \
-  NatsCluster& cluster = **cluster##_r;                                    \
-  auto client##_r = NatsClient::Connect(cluster.urls(), {.name = "test"}); \
-  REQUIRE(client##_r.ok());                                                \
-  NatsClient& client = **client##_r
+// Starts a cluster and connects, or skips the test case without nats-server.
+#define START_CLUSTER_OR_SKIP(cluster, client, nodes)                   \
+  RILL_START_CLUSTER_OR_SKIP(cluster, nodes);                           \
+  auto client##_owned = rill::test::ConnectTestClient(cluster, "test"); \
+  NatsClient& client = *client##_owned
 
 const StreamSpec kSpec{.name = "RILL_test_0", .subject = "rill.test.0.j", .replicas = 3};
 
@@ -242,10 +235,14 @@ TEST_CASE("AbandonAll takes back publishes whose acks never come, and late acks 
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (done.size() < 4 && Clock::now() < deadline) pub.Poll(&done, 100'000'000);
   REQUIRE(done.size() == 4);
+  // SCALE-OUT 3e.5: each resend is answered duplicate, with the sequence of the copy stored
+  // from the buffer (publish order: message i at seq i+1), and nothing is stored twice.
   for (const auto& c : done) {
     INFO(c.text);
     CHECK(c.ok);
     CHECK(c.token >= 20);
+    CHECK(c.duplicate);
+    CHECK(c.seq == c.token - 20 + 1);
   }
   auto tail = nats.GetStreamTail(kSpec.name);
   REQUIRE(tail.ok());

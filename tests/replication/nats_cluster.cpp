@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -240,6 +242,36 @@ Status NatsCluster::WaitForMetaLeader(int replicas, std::int64_t timeout_ns) {
   for (int i = 0; i < size(); ++i)
     msg.append("\n--- ").append(server_name(i)).append(".log\n").append(Tail(nodes_[static_cast<std::size_t>(i)].log));
   return Status::TimedOut(msg);
+}
+
+}  // namespace rill::test
+
+namespace rill::test {
+
+std::optional<std::chrono::system_clock::time_point> NatsCluster::StreamLeaderSince(
+    int i, std::string_view stream, std::chrono::system_clock::time_point after) const {
+  std::ifstream in(nodes_[static_cast<std::size_t>(i)].log);
+  std::string want("new stream leader for '$G > ");
+  want.append(stream).append("'");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(want) == std::string::npos) continue;
+    // "[pid] 2026/12/05 00:54:52.151122 [INF] ..."
+    const std::size_t at = line.find("] ");
+    std::tm tm{};
+    int micros = 0;
+    if (at == std::string::npos || std::sscanf(line.c_str() + at + 2, "%d/%d/%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon,
+                                               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &micros) != 7)
+      continue;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_isdst = -1;
+    const std::time_t t = std::mktime(&tm);
+    if (t == static_cast<std::time_t>(-1)) continue;
+    const auto when = std::chrono::system_clock::from_time_t(t) + std::chrono::microseconds(micros);
+    if (when >= after) return when;
+  }
+  return std::nullopt;
 }
 
 }  // namespace rill::test

@@ -10,6 +10,7 @@
 //   auto client = NatsClient::Connect((*cluster)->urls());
 //   (*cluster)->Kill((*cluster)->IndexOf(leader_name));   // SIGKILL + waitpid
 //   (*cluster)->Restart(i);                               // same ports, same store
+// (cluster_fixture.h wraps the first three lines: RILL_START_CLUSTER_OR_SKIP.)
 //
 // Nodes are n1..nN (server names; index i is node n<i+1>), on 127.0.0.1 with ports found by
 // binding port 0, store and logs in a TempDir. Start returns once a meta leader exists (a
@@ -21,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,6 +62,12 @@ class NatsCluster {
   Status Restart(int i);  // (re)spawns a killed node with the same config; waits for its port
   // Waits until the cluster has a meta leader (a probe stream of `replicas` is created and deleted).
   Status WaitForMetaLeader(int replicas, std::int64_t timeout_ns);
+  // When node i logged that it became the leader of `stream` ("new stream leader for
+  // '$G > <stream>'") at or after `after`: the first such time, or nullopt. From the node's log
+  // (microseconds, the server's local time read back as local time): the exact moment an
+  // election ended, which a client's stream-info request only sees later.
+  std::optional<std::chrono::system_clock::time_point> StreamLeaderSince(
+      int i, std::string_view stream, std::chrono::system_clock::time_point after) const;
 
  private:
   struct Node {

@@ -6,16 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "nats_cluster.h"
 #include "rill/examples/bank/bank_workload.h"
 #include "rill/journal/journal_reader.h"
+#include "rill/tests/replication/cluster_fixture.h"
 #include "rill/tests/tools/inspect_test_util.h"
 #include "rill/tools/bench/bench.h"
 #include "rill/tools/follow/follow_command.h"
 
 using namespace rill::tools::test;
 using rill::examples::bank::BankWorkload;
-using rill::test::NatsCluster;
 
 namespace {
 
@@ -32,13 +31,7 @@ std::vector<std::vector<std::byte>> Batches(const std::string& dir) {
 
 TEST_CASE("bench --replicate --ack replicated ships the whole journal - follow copies it byte for byte",
           "[replication][tools]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(1);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
+  RILL_START_CLUSTER_OR_SKIP(cluster, 1);
   TempDir tmp;
   rill::tools::BenchOptions o;
   o.domain = "bank";
@@ -47,7 +40,7 @@ TEST_CASE("bench --replicate --ack replicated ships the whole journal - follow c
   o.ring_size = 256;
   o.commands = 2000;
   o.ack = "replicated";
-  o.replicate = (*cluster)->urls();
+  o.replicate = cluster.urls();
   o.replicas = 1;
   o.baseline_seconds = 0.5;
   o.dir = tmp.Sub("journal");
@@ -70,7 +63,7 @@ TEST_CASE("bench --replicate --ack replicated ships the whole journal - follow c
   REQUIRE(stream.rfind("RILL_bench_", 0) == 0);
   rill::tools::FollowOptions f;
   f.dir = tmp.Sub("replica");
-  f.nats_urls = (*cluster)->urls();
+  f.nats_urls = cluster.urls();
   f.app = "bench";
   f.shard = stream.substr(std::string("RILL_bench_").size());
   f.seconds = 2;

@@ -4,14 +4,13 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <set>
 #include <thread>
 
 #include "journal_fixture.h"
-#include "nats_cluster.h"
 #include "rill/replication/follower.h"
 #include "rill/replication/nats_client.h"
 #include "rill/replication/replicator.h"
+#include "rill/tests/replication/cluster_fixture.h"
 
 using namespace rill;
 using namespace rill::replication;
@@ -26,24 +25,16 @@ namespace {
 constexpr std::int64_t kSecond = 1'000'000'000;
 
 ReplicatorOptions RepOptions(const std::string& dir, const std::string& urls, const std::string& app, int replicas) {
-  ReplicatorOptions o;
-  o.journal_directory = dir;
-  o.nats_urls = urls;
-  o.app = app;
-  o.shard = "0";
+  ReplicatorOptions o = rill::test::TestReplicatorOptions(dir, urls, app);
   o.replicas = replicas;
-  o.ship_max_bytes = 8192;
+  o.ship_max_bytes = 8192;  // many messages from few batches
   o.window = 16;
   return o;
 }
 
 FollowerOptions FolOptions(const std::string& dir, const std::string& urls, const std::string& app) {
-  FollowerOptions o;
-  o.directory = dir;
-  o.nats_urls = urls;
-  o.app = app;
-  o.shard = "0";
-  o.segment_size = 256u << 10;
+  FollowerOptions o = rill::test::TestFollowerOptions(dir, urls, app);
+  o.segment_size = 256u << 10;  // the follower's journal rolls segments
   return o;
 }
 
@@ -53,54 +44,28 @@ std::vector<std::byte> Concat(const std::vector<std::vector<std::byte>>& parts) 
   return out;
 }
 
-// Reads the whole stream back: every position 1..last exactly once, chained, msg-ids unique,
-// and the bytes are the journal's batches.
+// Reads the whole stream back: every position 1..last exactly once, chained, msg-ids unique
+// and this app's, and the bytes are the journal's batches.
 void CheckStream(NatsClient& nats, const std::string& app, const std::string& journal_dir, std::uint64_t last) {
-  const std::string stream = StreamName(app, "0");
-  auto tail = nats.GetStreamTail(stream);
-  REQUIRE(tail.ok());
-  std::uint64_t next = 1;
-  std::set<std::string> ids;
-  std::vector<std::byte> bytes;
-  for (std::uint64_t seq = 1; seq <= tail->last_seq; ++seq) {
-    auto m = nats.GetMessage(stream, seq);
-    REQUIRE(m.ok());
-    auto h = DecodeHeaders(m->headers);
-    REQUIRE(h.ok());
-    INFO("seq " << seq);
-    REQUIRE(h->first_position == next);
-    const std::string id(m->Header(kHeaderMsgId).value_or(""));
-    CHECK(id.rfind(app + ".0/", 0) == 0);
-    CHECK(ids.insert(id).second);
-    next = h->end();
-    bytes.insert(bytes.end(), m->bytes.begin(), m->bytes.end());
-  }
-  CHECK(next == last + 1);
-  CHECK(bytes == Concat(DumpBatches(journal_dir)));
+  const rill::test::StreamContents s = rill::test::ReadStream(nats, StreamName(app, "0"));
+  CHECK(s.first_position == 1);
+  CHECK(s.end_position == last + 1);
+  CHECK(s.bytes == Concat(DumpBatches(journal_dir)));
+  for (const std::string& id : s.msg_ids) CHECK(id.rfind(app + ".0/", 0) == 0);
 }
 
-std::unique_ptr<NatsClient> Client(const NatsCluster& c) {
-  auto n = NatsClient::Connect(c.urls(), {.name = "shipping-test"});
-  REQUIRE(n.ok());
-  return std::move(n).value();
-}
+std::unique_ptr<NatsClient> Client(const NatsCluster& c) { return rill::test::ConnectTestClient(c, "shipping-test"); }
 
 }  // namespace
 
 TEST_CASE("cluster: shipped exactly once, followed byte for byte, restarts, a foreign duplicate halts",
           "[replication][cluster]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(3);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  auto nats = Client(**cluster);
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  auto nats = Client(cluster);
   rill::test::TempDir tmp("rill-ship");
   TestJournal j(tmp.Sub("leader"), 256u << 10);
   REQUIRE(j.status().ok());
-  const std::string urls = (*cluster)->urls();
+  const std::string urls = cluster.urls();
 
   std::uint64_t last = j.Commit(500);
   auto rep = Replicator::Start(RepOptions(tmp.Sub("leader"), urls, "ship", 3));
@@ -152,18 +117,12 @@ TEST_CASE("cluster: shipped exactly once, followed byte for byte, restarts, a fo
 
 TEST_CASE("cluster: a stream beyond the journal fences, and a forged gap halts the follower",
           "[replication][cluster]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(1);  // replication itself is not under test here
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  auto nats = Client(**cluster);
+  RILL_START_CLUSTER_OR_SKIP(cluster, 1);  // replication itself is not under test here
+  auto nats = Client(cluster);
   rill::test::TempDir tmp("rill-ship");
   TestJournal j(tmp.Sub("leader"));
   REQUIRE(j.status().ok());
-  const std::string urls = (*cluster)->urls();
+  const std::string urls = cluster.urls();
   const std::uint64_t shipped = j.Commit(50);
   {
     auto rep = Replicator::Start(RepOptions(tmp.Sub("leader"), urls, "fence", 1));
@@ -198,18 +157,12 @@ TEST_CASE("cluster: a stream beyond the journal fences, and a forged gap halts t
 
 TEST_CASE("cluster: the stream leader killed -9 while shipping loses and duplicates nothing",
           "[replication][cluster][concurrent]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(3);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  auto nats = Client(**cluster);
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  auto nats = Client(cluster);
   rill::test::TempDir tmp("rill-ship");
   TestJournal j(tmp.Sub("leader"), 1u << 20);
   REQUIRE(j.status().ok());
-  const std::string urls = (*cluster)->urls();
+  const std::string urls = cluster.urls();
   // The writer keeps committing (one thread: JournalWriter's rule) while the leader dies.
   std::atomic<bool> writing{true};
   std::thread writer([&] {
@@ -235,9 +188,9 @@ TEST_CASE("cluster: the stream leader killed -9 while shipping loses and duplica
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto leader = nats->StreamLeader(StreamName("kill", "0"));
   REQUIRE(leader.ok());
-  const int victim = (*cluster)->IndexOf(*leader);
+  const int victim = cluster.IndexOf(*leader);
   REQUIRE(victim >= 0);
-  REQUIRE((*cluster)->Kill(victim).ok());
+  REQUIRE(cluster.Kill(victim).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   writing.store(false);
   writer.join();
@@ -257,7 +210,7 @@ TEST_CASE("cluster: the stream leader killed -9 while shipping loses and duplica
   (*fol)->Stop();
   CHECK(DumpBatches(tmp.Sub("follower")) == DumpBatches(tmp.Sub("leader")));
   nats.reset();
-  nats = Client(**cluster);
+  nats = Client(cluster);
   CheckStream(*nats, "kill", tmp.Sub("leader"), last);
   using ms = std::chrono::milliseconds;
   WARN("leader kill: replicated " << std::chrono::duration_cast<ms>(t1 - t0).count()
