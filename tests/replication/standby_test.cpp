@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "bank_node.h"
 #include "nats_cluster.h"
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
@@ -45,56 +46,13 @@ std::int64_t Now() {
       .count();
 }
 
-// The caller's side of a Node: the engine it opens and closes. Engines are kept (stopped)
-// after close so a load thread holding one never sees it freed.
-struct Writer {
-  std::mutex mu;
-  std::shared_ptr<BankEngine> current;
-  std::vector<std::shared_ptr<BankEngine>> all;
-  std::shared_ptr<BankEngine> get() {
-    std::lock_guard<std::mutex> lock(mu);
-    return current;
-  }
-};
+using replication::test::Writer;  // bank_node.h: the engines a Node opens and closes
 
+// catch_up_timeout stays the library's default here (60 s).
 replication::NodeOptions MakeNode(const std::string& dir, const std::string& urls, const std::string& holder, Writer& w,
                                   int replicas) {
-  replication::NodeOptions o;
-  o.directory = dir;
-  o.nats_urls = urls;
-  o.app = "bank";
-  o.shard = "0";
-  o.holder = holder;
-  o.lease_ttl_ns = 1 * kSecond;
-  o.poll_interval_ns = 50'000'000;
-  o.replicas = replicas;
-  o.replicator.ack_timeout_ns = 1 * kSecond;
-  o.follower.segment_size = 1u << 20;
-  o.open_writer = [&w](const std::string& d, engine::ReplicationProgress* rep) -> Status {
-    engine::EngineOptions eo;
-    eo.journal.directory = d;
-    eo.journal.segment_size = 1u << 20;
-    eo.ring_size = 1024;
-    eo.processor.expected_aggregates = 1024;
-    eo.processor.idempotency_window = 1u << 16;
-    eo.log_to_stderr = false;
-    eo.replication = rep;
-    eo.replication_stop_wait_ns = 500'000'000;
-    auto e = BankEngine::Open(eo);
-    if (!e.ok()) return e.status();
-    std::lock_guard<std::mutex> lock(w.mu);
-    w.current = std::shared_ptr<BankEngine>(std::move(e).value());
-    w.all.push_back(w.current);
-    return Status::OK();
-  };
-  o.close_writer = [&w] {
-    std::shared_ptr<BankEngine> e;
-    {
-      std::lock_guard<std::mutex> lock(w.mu);
-      e = std::move(w.current);
-    }
-    if (e) e->Stop();
-  };
+  replication::NodeOptions o = replication::test::BankNodeOptions(dir, urls, holder, w, replicas);
+  o.catch_up_timeout_ns = replication::NodeOptions{}.catch_up_timeout_ns;
   return o;
 }
 

@@ -24,11 +24,11 @@
 #include <thread>
 #include <vector>
 
+#include "bank_node.h"
 #include "nats_cluster.h"
 #include "rill/replication/message_format.h"
 #include "rill/replication/nats_client.h"
 #include "rill/tests/support/temp_dir.h"
-#include "zombie_node.h"
 
 #ifndef RILL_ZOMBIE_WRITER
 #error "RILL_ZOMBIE_WRITER: the path of the zombie_writer executable (tests/replication/CMakeLists.txt)"
@@ -225,7 +225,7 @@ TEST_CASE("Zombie writer process: SIGSTOP through a takeover, SIGCONT: fenced at
 
   // B: the standby, in this process.
   replication::test::Writer wb;
-  auto bn = Node::Start(replication::test::ZombieNodeOptions(tmp.Sub("b"), urls, "b", wb));
+  auto bn = Node::Start(replication::test::BankNodeOptions(tmp.Sub("b"), urls, "b", wb));
   REQUIRE(bn.ok());
   std::unique_ptr<Node> b = std::move(bn).value();
   REQUIRE(b->WaitRole(NodeRole::kStandby, 40 * kSecond).ok());
@@ -246,7 +246,7 @@ TEST_CASE("Zombie writer process: SIGSTOP through a takeover, SIGCONT: fenced at
   std::uint64_t id = 1'000'000;
   auto b_deposits = [&](int n) {
     for (int i = 0; i < n; ++i) {
-      std::shared_ptr<replication::test::ZombieBankEngine> e = wb.get();
+      std::shared_ptr<replication::test::BankNodeEngine> e = wb.get();
       REQUIRE(e);
       const engine::CommandOutcome o = e->execute(Deposit{2, 1}, {.command_id = id++}, AckLevel::kReplicated);
       INFO(engine::RejectCodeName(o.rejection().code) << " " << o.rejection().message());

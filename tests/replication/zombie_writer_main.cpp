@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "zombie_node.h"
+#include "bank_node.h"
 
 using namespace rill;
 using namespace rill::examples::bank;
@@ -40,11 +40,11 @@ int Fail(const std::string& what) {
 int main(int argc, char** argv) {
   if (argc != 4) return Fail("usage: zombie_writer DIR URLS HOLDER");
   replication::test::Writer w;
-  auto node = replication::Node::Start(replication::test::ZombieNodeOptions(argv[1], argv[2], argv[3], w));
+  auto node = replication::Node::Start(replication::test::BankNodeOptions(argv[1], argv[2], argv[3], w));
   if (!node.ok()) return Fail(node.status().ToString());
   if (Status s = (*node)->WaitRole(NodeRole::kWriter, 40'000'000'000); !s.ok()) return Fail(s.ToString());
   Line("writer " + std::to_string((*node)->epoch()));
-  std::shared_ptr<replication::test::ZombieBankEngine> e = w.get();
+  std::shared_ptr<replication::test::BankNodeEngine> e = w.get();
   if (!e) return Fail("no engine");
   std::uint64_t id = 1;
   for (std::uint64_t a = 1; a <= 16; ++a) {

@@ -1,10 +1,10 @@
-// rill/tests/replication/zombie_node.h: a bank engine under a replication::Node, for the zombie
-// writer tests (zombie_test.cpp, in process) and their writer process (zombie_writer_main.cpp):
-// the caller's Writer owns the engines the node opens and closes. Short lease (1 s) and poll
-// (50 ms) so a takeover takes about a second.
+// rill/tests/replication/bank_node.h: a bank engine under a replication::Node, for the takeover
+// tests (standby_test.cpp, zombie_test.cpp) and the zombie writer process
+// (zombie_writer_main.cpp): the caller's Writer owns the engines the node opens and closes.
+// Short lease (1 s) and poll (50 ms) so a takeover takes about a second.
 //
 //   Writer w;
-//   auto node = rill::replication::Node::Start(ZombieNodeOptions(dir, urls, "a", w));
+//   auto node = rill::replication::Node::Start(BankNodeOptions(dir, urls, "a", w));
 //   w.get()->execute(Deposit{1, 5}, {.command_id = 7}, AckLevel::kReplicated);
 //
 // Thread safety: Writer's members under its mutex; engines are kept (stopped) after close so a
@@ -22,20 +22,20 @@
 
 namespace rill::replication::test {
 
-using ZombieBankEngine = engine::Engine<examples::bank::BankDomain>;
+using BankNodeEngine = engine::Engine<examples::bank::BankDomain>;
 
 struct Writer {
   std::mutex mu;
-  std::shared_ptr<ZombieBankEngine> current;
-  std::vector<std::shared_ptr<ZombieBankEngine>> all;
-  std::shared_ptr<ZombieBankEngine> get() {
+  std::shared_ptr<BankNodeEngine> current;
+  std::vector<std::shared_ptr<BankNodeEngine>> all;
+  std::shared_ptr<BankNodeEngine> get() {
     std::lock_guard<std::mutex> lock(mu);
     return current;
   }
 };
 
-inline NodeOptions ZombieNodeOptions(const std::string& dir, const std::string& urls, const std::string& holder,
-                                     Writer& w) {
+inline NodeOptions BankNodeOptions(const std::string& dir, const std::string& urls, const std::string& holder,
+                                   Writer& w, int replicas = 3) {
   NodeOptions o;
   o.directory = dir;
   o.nats_urls = urls;
@@ -45,7 +45,7 @@ inline NodeOptions ZombieNodeOptions(const std::string& dir, const std::string& 
   o.lease_ttl_ns = 1'000'000'000;
   o.poll_interval_ns = 50'000'000;
   o.catch_up_timeout_ns = 20'000'000'000;
-  o.replicas = 3;
+  o.replicas = replicas;
   o.replicator.ack_timeout_ns = 1'000'000'000;
   o.follower.segment_size = 1u << 20;
   o.open_writer = [&w](const std::string& d, engine::ReplicationProgress* rep) -> Status {
@@ -58,15 +58,15 @@ inline NodeOptions ZombieNodeOptions(const std::string& dir, const std::string& 
     eo.log_to_stderr = false;
     eo.replication = rep;
     eo.replication_stop_wait_ns = 500'000'000;
-    auto e = ZombieBankEngine::Open(eo);
+    auto e = BankNodeEngine::Open(eo);
     if (!e.ok()) return e.status();
     std::lock_guard<std::mutex> lock(w.mu);
-    w.current = std::shared_ptr<ZombieBankEngine>(std::move(e).value());
+    w.current = std::shared_ptr<BankNodeEngine>(std::move(e).value());
     w.all.push_back(w.current);
     return Status::OK();
   };
   o.close_writer = [&w] {
-    std::shared_ptr<ZombieBankEngine> e;
+    std::shared_ptr<BankNodeEngine> e;
     {
       std::lock_guard<std::mutex> lock(w.mu);
       e = std::move(w.current);
