@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "rill/replication/replication_options.h"
 #include "rill/replication/stream_port.h"
 
 namespace rill::replication::test {
@@ -197,5 +198,32 @@ class FakePort final : public StreamPort {
   std::deque<PublishAck> acks_;
   std::uint64_t cursor_ = 1;
 };
+
+// Options for a replicator and a follower over a FakeStream (stream "bank"/"0"): small
+// messages and windows so a few hundred records make many messages, fast timeouts and retries.
+inline ReplicatorOptions FakeReplicatorOptions(const std::string& journal_dir, std::uint64_t epoch = 1,
+                                               std::int64_t ack_timeout_ns = 200'000'000) {
+  ReplicatorOptions o;
+  o.journal_directory = journal_dir;
+  o.app = "bank";
+  o.shard = "0";
+  o.epoch = epoch;
+  o.ship_max_bytes = 4096;
+  o.window = 8;
+  o.ack_timeout_ns = ack_timeout_ns;
+  o.retry_min_ns = 5'000'000;
+  o.retry_max_ns = 50'000'000;
+  return o;
+}
+
+inline FollowerOptions FakeFollowerOptions(const std::string& dir) {
+  FollowerOptions o;
+  o.directory = dir;
+  o.app = "bank";
+  o.shard = "0";
+  o.segment_size = 64u << 10;  // other segment boundaries than the leader's
+  o.retry_min_ns = 5'000'000;
+  return o;
+}
 
 }  // namespace rill::replication::test

@@ -18,7 +18,9 @@
 using namespace rill;
 using namespace rill::replication;
 using rill::replication::test::DumpBatches;
+using rill::replication::test::FakeFollowerOptions;
 using rill::replication::test::FakePort;
+using rill::replication::test::FakeReplicatorOptions;
 using rill::replication::test::FakeStream;
 using rill::replication::test::kTestSchema;
 using rill::replication::test::TestJournal;
@@ -27,29 +29,9 @@ namespace {
 
 constexpr std::int64_t kSecond = 1'000'000'000;
 
-ReplicatorOptions RepOptions(const std::string& dir, std::uint64_t epoch) {
-  ReplicatorOptions o;
-  o.journal_directory = dir;
-  o.app = "bank";
-  o.shard = "0";
-  o.epoch = epoch;
-  o.ship_max_bytes = 4096;
-  o.window = 8;
-  o.ack_timeout_ns = 200'000'000;
-  o.retry_min_ns = 5'000'000;
-  o.retry_max_ns = 50'000'000;
-  return o;
-}
+ReplicatorOptions RepOptions(const std::string& dir, std::uint64_t epoch) { return FakeReplicatorOptions(dir, epoch); }
 
-FollowerOptions FolOptions(const std::string& dir) {
-  FollowerOptions o;
-  o.directory = dir;
-  o.app = "bank";
-  o.shard = "0";
-  o.segment_size = 64u << 10;
-  o.retry_min_ns = 5'000'000;
-  return o;
-}
+FollowerOptions FolOptions(const std::string& dir) { return FakeFollowerOptions(dir); }
 
 std::unique_ptr<Replicator> StartRep(const std::string& dir, std::uint64_t epoch, std::shared_ptr<FakeStream> s) {
   auto r = Replicator::Start(RepOptions(dir, epoch), std::make_unique<FakePort>(std::move(s)));

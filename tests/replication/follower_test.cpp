@@ -13,7 +13,9 @@
 using namespace rill;
 using namespace rill::replication;
 using rill::replication::test::DumpBatches;
+using rill::replication::test::FakeFollowerOptions;
 using rill::replication::test::FakePort;
+using rill::replication::test::FakeReplicatorOptions;
 using rill::replication::test::FakeStream;
 using rill::replication::test::kTestSchema;
 using rill::replication::test::TestJournal;
@@ -23,26 +25,9 @@ namespace {
 
 constexpr std::int64_t kSecond = 1'000'000'000;
 
-ReplicatorOptions RepOptions(const std::string& dir) {
-  ReplicatorOptions o;
-  o.journal_directory = dir;
-  o.app = "bank";
-  o.shard = "0";
-  o.ship_max_bytes = 4096;
-  o.window = 8;
-  o.ack_timeout_ns = 200'000'000;
-  return o;
-}
+ReplicatorOptions RepOptions(const std::string& dir) { return FakeReplicatorOptions(dir); }
 
-FollowerOptions FolOptions(const std::string& dir) {
-  FollowerOptions o;
-  o.directory = dir;
-  o.app = "bank";
-  o.shard = "0";
-  o.segment_size = 64u << 10;  // other segment boundaries than the leader's
-  o.retry_min_ns = 5'000'000;
-  return o;
-}
+FollowerOptions FolOptions(const std::string& dir) { return FakeFollowerOptions(dir); }
 
 // A leader journal shipped into a fake stream.
 struct Shipped {

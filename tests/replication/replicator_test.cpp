@@ -16,6 +16,7 @@ using namespace rill;
 using namespace rill::replication;
 using rill::replication::test::DumpBatches;
 using rill::replication::test::FakePort;
+using rill::replication::test::FakeReplicatorOptions;
 using rill::replication::test::FakeStream;
 using rill::replication::test::kTestSchema;
 using rill::replication::test::TestJournal;
@@ -25,18 +26,8 @@ namespace {
 
 constexpr std::int64_t kSecond = 1'000'000'000;
 
-ReplicatorOptions Options(const std::string& dir) {
-  ReplicatorOptions o;
-  o.journal_directory = dir;
-  o.app = "bank";
-  o.shard = "0";
-  o.ship_max_bytes = 4096;
-  o.window = 8;
-  o.ack_timeout_ns = 100'000'000;
-  o.retry_min_ns = 5'000'000;
-  o.retry_max_ns = 50'000'000;
-  return o;
-}
+// A 100 ms ack timeout: the lost-ack cases wait for it.
+ReplicatorOptions Options(const std::string& dir) { return FakeReplicatorOptions(dir, 1, 100'000'000); }
 
 // The stream holds every position 1..last exactly once, in order, chained, with
 // deterministic msg-ids, and its bytes are the journal's batches.
