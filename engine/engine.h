@@ -67,6 +67,7 @@
 #include "rill/engine/completion.h"
 #include "rill/engine/domain.h"
 #include "rill/engine/engine_options.h"
+#include "rill/engine/event_registry.h"
 #include "rill/engine/pending_ack_queue.h"
 #include "rill/engine/recovery_info.h"
 #include "rill/engine/replication_progress.h"
@@ -77,11 +78,8 @@
 
 namespace rill::engine {
 
-// What a domain may provide instead of EngineOptions::register_events.
 template <typename D>
-concept HasRegisterEvents = requires(codecs::SchemaRegistryBuilder& b) {
-  D::RegisterEvents(b);
-};
+class HotStandby;  // hot_standby.h
 
 struct BatchSubmitResult {
   ClaimStatus status = ClaimStatus::kOk;  // kOk: all submitted; kShutDown: the rest were not
@@ -112,6 +110,11 @@ class Engine {
   // (Busy: another writer; Corruption before the tail), a record this domain cannot decode,
   // a stream version gap, InvalidArgument for bad options.
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  // A standby's takeover (hot_standby.h): takes the aggregates and the idempotency window of
+  // `hot`, then replays only the journal after its position. FailedPrecondition when `hot`
+  // applied past the journal's end (its tail was moved aside: start a new HotStandby) or
+  // stopped on an error.
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options, std::unique_ptr<HotStandby<D>> hot);
 
   ~Engine() { Stop(); }
   Engine(const Engine&) = delete;
@@ -284,7 +287,8 @@ class Engine {
   // ---- Start-up, on the thread that calls Open (engine_recovery.h) ------------------------
 
   Engine(const EngineOptions& options, codecs::SchemaRegistry registry);
-  Status Recover();
+  static Result<std::unique_ptr<Engine>> OpenWith(const EngineOptions& options, HotStandby<D>* hot);
+  Status Recover(HotStandby<D>* hot);
   std::string SnapshotDirectory() const;
   void Start();
 

@@ -26,6 +26,7 @@
 #include "rill/codecs/decoder.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/engine.h"
+#include "rill/engine/hot_standby.h"
 #include "rill/engine/journal_replay.h"
 #include "rill/engine/recovery_info.h"
 #include "rill/engine/snapshot.h"
@@ -37,26 +38,26 @@ namespace rill::engine {
 
 template <typename D>
 inline Result<std::unique_ptr<Engine<D>>> Engine<D>::Open(const EngineOptions& options) {
+  return OpenWith(options, nullptr);
+}
+
+template <typename D>
+inline Result<std::unique_ptr<Engine<D>>> Engine<D>::Open(const EngineOptions& options,
+                                                          std::unique_ptr<HotStandby<D>> hot) {
+  if (hot == nullptr) return Status::InvalidArgument("Engine::Open: no hot standby state (use Open(options))");
+  return OpenWith(options, hot.get());
+}
+
+template <typename D>
+inline Result<std::unique_ptr<Engine<D>>> Engine<D>::OpenWith(const EngineOptions& options, HotStandby<D>* hot) {
   if (options.ring_size < 2 || options.ring_size > (std::size_t{1} << 30) || !std::has_single_bit(options.ring_size))
     return Status::InvalidArgument("EngineOptions::ring_size must be a power of two in [2, 2^30], got " +
                                    std::to_string(options.ring_size));
-  codecs::SchemaRegistryBuilder builder;
-  if (options.register_events) {
-    options.register_events(builder);
-  } else {
-    if constexpr (HasRegisterEvents<D>) {
-      D::RegisterEvents(builder);
-    } else {
-      return Status::InvalidArgument(
-          "no event types: set EngineOptions::register_events or give the domain a static "
-          "RegisterEvents(rill::codecs::SchemaRegistryBuilder&)");
-    }
-  }
-  Result<codecs::SchemaRegistry> registry = std::move(builder).Build();
+  Result<codecs::SchemaRegistry> registry = BuildEventRegistry<D>(options);
   if (!registry.ok()) return registry.status();
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Engine> engine(new Engine(options, std::move(registry).value()));
-  if (Status s = engine->Recover(); !s.ok()) return s;
+  if (Status s = engine->Recover(hot); !s.ok()) return s;
   const auto t1 = std::chrono::steady_clock::now();
   engine->Start();
   const auto t2 = std::chrono::steady_clock::now();
@@ -86,7 +87,7 @@ inline Engine<D>::Engine(const EngineOptions& options, codecs::SchemaRegistry re
 }
 
 template <typename D>
-inline Status Engine<D>::Recover() {
+inline Status Engine<D>::Recover(HotStandby<D>* hot) {
   const auto t_start = std::chrono::steady_clock::now();
   journal::WriterOptions wo = options_.journal;
   wo.schema_fingerprint = registry_.fingerprint();
@@ -104,13 +105,29 @@ inline Status Engine<D>::Recover() {
 
   // The newest usable snapshot, else the journal's start. Skipped files are logged.
   std::optional<FoundSnapshot> snap;
-  if (options_.snapshot.load) {
+  std::uint64_t hot_position = 0;
+  if (hot != nullptr) {
+    // A standby's takeover: its state instead of a snapshot, then the journal after it.
+    RILL_RETURN_IF_ERROR(hot->final_error().WithContext("hot standby"));
+    hot->Stop();
+    hot_position = hot->position();
+    if (hot_position > end) {
+      return Status::FailedPrecondition("hot standby: its state applied position " + std::to_string(hot_position) +
+                                        " but the journal ends at " + std::to_string(end) +
+                                        " (its tail was moved aside): start a new HotStandby on the journal");
+    }
+    processor_ = hot->TakeProcessor();
+    recovery_.hot_standby_position = hot_position;
+  } else if (options_.snapshot.load) {
     snap = FindSnapshot<D>(SnapshotDirectory(), {registry_.fingerprint(), build_id_, end}, &recovery_.snapshot_notes);
     for (const std::string& note : recovery_.snapshot_notes) Log(note);
   }
   Result<std::unique_ptr<journal::JournalReader>> r = journal::JournalReader::Open({.directory = wo.directory});
   if (!r.ok()) return r.status().WithContext("replay");
-  if (snap) {
+  if (hot_position != 0) {
+    if (Status s = (*r)->SeekToPosition(hot_position + 1); !s.ok())
+      return s.WithContext("replay after the hot standby");
+  } else if (snap) {
     // Retention may have deleted the journal right after the snapshot: then it cannot be used.
     if (Status s = (*r)->SeekToPosition(snap->header.position + 1); !s.ok()) {
       recovery_.snapshot_notes.push_back("snapshot " + snap->path + " skipped: " + s.ToString());

@@ -25,8 +25,9 @@ namespace rill::engine {
 
 // What Open found and did before accepting commands.
 struct RecoveryInfo {
-  std::uint64_t replayed_events = 0;     // from the journal, after the snapshot if one was used
-  std::uint64_t committed_position = 0;  // the journal's last position after recovery
+  std::uint64_t replayed_events = 0;       // from the journal, after the snapshot (or hot standby) if one was used
+  std::uint64_t hot_standby_position = 0;  // Open(options, hot): the position the hot state had applied
+  std::uint64_t committed_position = 0;    // the journal's last position after recovery
   std::vector<journal::TailCut> tail_cuts;
   std::vector<journal::SalvageReport> salvaged;
   // The snapshot start-up used ("" and 0: none, the whole journal was replayed), and one line

@@ -50,8 +50,8 @@ using replication::test::Writer;  // bank_node.h: the engines a Node opens and c
 
 // catch_up_timeout stays the library's default here (60 s).
 replication::NodeOptions MakeNode(const std::string& dir, const std::string& urls, const std::string& holder, Writer& w,
-                                  int replicas) {
-  replication::NodeOptions o = replication::test::BankNodeOptions(dir, urls, holder, w, replicas);
+                                  int replicas, bool hot = false) {
+  replication::NodeOptions o = replication::test::BankNodeOptions(dir, urls, holder, w, replicas, hot);
   o.catch_up_timeout_ns = replication::NodeOptions{}.catch_up_timeout_ns;
   return o;
 }
@@ -188,7 +188,7 @@ TEST_CASE("Lease: acquire, held by another, renew, expiry", "[replication][clust
   CHECK((*a)->TryAcquire("a", 3).IsFailedPrecondition());
 }
 
-TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the standby's state",
+TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the hot standby's state",
           "[replication][cluster][standby]") {
   if (auto why = NatsCluster::Unavailable()) {
     WARN("skipped: " << *why);
@@ -208,7 +208,7 @@ TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the standby's s
   const std::uint64_t epoch_a = a->epoch();
   std::uint64_t next_id = 1;
   OpenAccounts(*wa.get(), next_id);
-  auto b = StartNode(MakeNode(tmp.Sub("b"), urls, "b", wb, 3));
+  auto b = StartNode(MakeNode(tmp.Sub("b"), urls, "b", wb, 3, /*hot=*/true));
   RequireRole(*b, NodeRole::kStandby);
 
   // A's load: deposits at kReplicated, 64 in flight.
@@ -246,6 +246,16 @@ TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the standby's s
       (first_ns - died) / 1e9, (first_ns - takeovers.back().lease_free_ns) / 1e9,
       (takeovers.back().writer_open_ns - takeovers.back().lease_free_ns) / 1e9, acked.size());
   CHECK(b->epoch() > epoch_a);
+  {
+    // Hot: the promotion replayed only what the standby had not applied (a warm one replays all).
+    const engine::RecoveryInfo& info = wb.get()->recovery();
+    std::printf("standby_test: hot standby: promoted at position %llu of %llu, %llu events replayed at takeover\n",
+                static_cast<unsigned long long>(info.hot_standby_position),
+                static_cast<unsigned long long>(info.committed_position),
+                static_cast<unsigned long long>(info.replayed_events));
+    CHECK(info.hot_standby_position > 0);
+    CHECK(info.replayed_events < acked.size() / 2);
+  }
 
   // Every acknowledged command is in B's idempotency window: a resubmission is a duplicate at
   // its original position.
