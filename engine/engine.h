@@ -38,7 +38,9 @@
 // Files: this one holds the class, its public API and the submitters. The other members are
 // defined in headers included at its end: engine_recovery.h (what Open runs: recovery,
 // replay, start) and engine_writer_loop.h (the writer thread, and the syncer's tick beside
-// its Dekker partner). command_slot.h holds a ring slot, recovery_info.h RecoveryInfo.
+// its Dekker partner). command_slot.h holds a ring slot, recovery_info.h RecoveryInfo,
+// hot_standby.h a standby's state for Open. About 420 lines, kept whole: the class and its
+// public API read best in one place; the member definitions already live in the files above.
 #pragma once
 
 #include <algorithm>
