@@ -3,8 +3,7 @@
 
 namespace rill::examples::bank_service {
 
-Result<std::shared_ptr<BankWriter>> BankWriter::Open(const WriterOptions& options) {
-  std::shared_ptr<BankWriter> w(new BankWriter());
+engine::EngineOptions BankEngineOptions(const WriterOptions& options) {
   engine::EngineOptions eo;
   eo.journal.directory = options.journal_directory;
   eo.journal.durability = options.durability;
@@ -12,9 +11,14 @@ Result<std::shared_ptr<BankWriter>> BankWriter::Open(const WriterOptions& option
   eo.ring_size = options.ring_size;
   eo.log_to_stderr = options.log_to_stderr;
   eo.replication = options.replication;
-  // The hot standby's state (engine/hot_standby.h) would be handed over here instead of a
-  // replay of the whole journal.
-  Result<std::unique_ptr<BankEngine>> opened = BankEngine::Open(eo);
+  return eo;
+}
+
+Result<std::shared_ptr<BankWriter>> BankWriter::Open(const WriterOptions& options,
+                                                     std::unique_ptr<BankHotStandby> hot) {
+  std::shared_ptr<BankWriter> w(new BankWriter());
+  const engine::EngineOptions eo = BankEngineOptions(options);
+  Result<std::unique_ptr<BankEngine>> opened = hot ? BankEngine::Open(eo, std::move(hot)) : BankEngine::Open(eo);
   if (!opened.ok()) return opened.status().WithContext("bank service: opening the engine");
   w->engine_ = std::move(opened).value();
 

@@ -7,7 +7,8 @@
 //   WriterOptions o;
 //   o.journal_directory = dir + "/journal";
 //   o.replication = rep;                                   // from the Node's open_writer, or null
-//   auto w = BankWriter::Open(o);                          // replays the journal (warm)
+//   auto w = BankWriter::Open(o);                          // replays the whole journal
+//   auto w = BankWriter::Open(o, std::move(hot));          // a standby's state: replays the rest
 //   co_await async_submit((*w)->engine(), cmd, meta, ack, use_awaitable);
 //   (*w)->Stop("fenced");                                  // engine, projector, view; idempotent
 //
@@ -26,6 +27,7 @@
 #include "rill/base/result.h"
 #include "rill/engine/applied_view.h"
 #include "rill/engine/engine.h"
+#include "rill/engine/hot_standby.h"
 #include "rill/engine/replication_progress.h"
 #include "rill/examples/bank/bank_domain.h"
 #include "rill/examples/bank/read_models/balances.h"
@@ -35,6 +37,7 @@
 namespace rill::examples::bank_service {
 
 using BankEngine = engine::Engine<bank::BankDomain>;
+using BankHotStandby = engine::HotStandby<bank::BankDomain>;
 
 struct WriterOptions {
   std::string journal_directory;     // required
@@ -49,10 +52,18 @@ struct WriterOptions {
   engine::ReplicationProgress* replication = nullptr;
 };
 
+// The engine's options for `options`: the writer's, and a hot standby's on the same journal
+// (its processor must be sized like the writer's that takes its state).
+engine::EngineOptions BankEngineOptions(const WriterOptions& options);
+
 class BankWriter {
  public:
-  // Opens (recovers) the engine on the journal and starts the projector behind the view.
-  static Result<std::shared_ptr<BankWriter>> Open(const WriterOptions& options);
+  // Opens (recovers) the engine on the journal and starts the projector behind the view. With
+  // `hot` (a standby's state, engine/hot_standby.h), the engine takes its aggregates and
+  // idempotency window and replays only the journal after its position; the engine's refusal
+  // (the standby failed, or is ahead of the journal) is returned.
+  static Result<std::shared_ptr<BankWriter>> Open(const WriterOptions& options,
+                                                  std::unique_ptr<BankHotStandby> hot = nullptr);
   ~BankWriter();  // Stop("")
   BankWriter(const BankWriter&) = delete;
   BankWriter& operator=(const BankWriter&) = delete;

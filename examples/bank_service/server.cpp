@@ -44,7 +44,9 @@ struct BankService::Impl {
   explicit Impl(ServiceOptions o) : options(std::move(o)), acceptor(asio::make_strand(io)) {}
 
   Status Open();
-  Status OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication);
+  WriterOptions MakeWriterOptions(const std::string& journal_directory, engine::ReplicationProgress* replication) const;
+  Status OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication,
+                    std::unique_ptr<BankHotStandby> hot);
   void CloseWriter(const std::string& why);
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> RunConnection(std::shared_ptr<Connection> conn);
@@ -97,7 +99,8 @@ Status BankService::Impl::Open() {
   if (mkdir_error)
     return Status::IOError("bank service: creating " + options.data_directory + ": " + mkdir_error.message());
 
-  if (!options.writer_from_node) RILL_RETURN_IF_ERROR(OpenWriter(options.data_directory + "/journal", nullptr));
+  if (!options.writer_from_node)
+    RILL_RETURN_IF_ERROR(OpenWriter(options.data_directory + "/journal", nullptr, nullptr));
 
   error_code ec;
   const asio::ip::address address = asio::ip::make_address(options.address, ec);
@@ -117,14 +120,8 @@ Status BankService::Impl::Open() {
   return Status::OK();
 }
 
-Status BankService::Impl::OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication) {
-  std::lock_guard<std::mutex> lock(writer_mu);
-  {
-    std::lock_guard<std::mutex> stop_lock(mu);
-    if (stopping) return Status::FailedPrecondition("bank service: stopping, no writer is opened");
-  }
-  if (writer.load(std::memory_order_acquire))
-    return Status::FailedPrecondition("bank service: a writer is already open (CloseWriter first)");
+WriterOptions BankService::Impl::MakeWriterOptions(const std::string& journal_directory,
+                                                   engine::ReplicationProgress* replication) const {
   WriterOptions wo;
   wo.journal_directory = journal_directory;
   // server.h (writer_from_node) says why a replicated service keeps no projector checkpoints.
@@ -135,7 +132,20 @@ Status BankService::Impl::OpenWriter(const std::string& journal_directory, engin
   wo.projector_cpu = options.projector_cpu;
   wo.log_to_stderr = options.log_to_stderr;
   wo.replication = replication;
-  Result<std::shared_ptr<BankWriter>> opened = BankWriter::Open(wo);
+  return wo;
+}
+
+Status BankService::Impl::OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication,
+                                     std::unique_ptr<BankHotStandby> hot) {
+  std::lock_guard<std::mutex> lock(writer_mu);
+  {
+    std::lock_guard<std::mutex> stop_lock(mu);
+    if (stopping) return Status::FailedPrecondition("bank service: stopping, no writer is opened");
+  }
+  if (writer.load(std::memory_order_acquire))
+    return Status::FailedPrecondition("bank service: a writer is already open (CloseWriter first)");
+  Result<std::shared_ptr<BankWriter>> opened =
+      BankWriter::Open(MakeWriterOptions(journal_directory, replication), std::move(hot));
   if (!opened.ok()) return opened.status();
   writer.store(std::move(opened).value(), std::memory_order_release);
   return Status::OK();
@@ -390,8 +400,12 @@ ServiceStats BankService::stats() const noexcept {
           impl_->error_replies.load(std::memory_order_relaxed),
           impl_->closed_bad_frames.load(std::memory_order_relaxed)};
 }
-Status BankService::OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication) {
-  return impl_->OpenWriter(journal_directory, replication);
+Status BankService::OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication,
+                               std::unique_ptr<BankHotStandby> hot) {
+  return impl_->OpenWriter(journal_directory, replication, std::move(hot));
+}
+Result<std::unique_ptr<BankHotStandby>> BankService::StartHotStandby(const std::string& journal_directory) const {
+  return BankHotStandby::Start(BankEngineOptions(impl_->MakeWriterOptions(journal_directory, nullptr)));
 }
 void BankService::CloseWriter(const std::string& why) { impl_->CloseWriter(why); }
 bool BankService::writing() const noexcept { return impl_->writer.load(std::memory_order_acquire) != nullptr; }

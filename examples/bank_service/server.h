@@ -99,7 +99,13 @@ class BankService {
   // Opens the writer on `journal_directory` with `replication` (valid until CloseWriter
   // returns) and starts serving commands. FailedPrecondition if one is open or the service
   // stopped. From the Node's control thread (or Start).
-  Status OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication);
+  // With `hot` (from StartHotStandby on the same journal), the engine takes the standby's
+  // state and replays only the rest.
+  Status OpenWriter(const std::string& journal_directory, engine::ReplicationProgress* replication,
+                    std::unique_ptr<BankHotStandby> hot = nullptr);
+  // A standby's state kept up to date from `journal_directory` (which a follower writes), sized
+  // like this service's writer, for OpenWriter at a takeover (engine/hot_standby.h).
+  Result<std::unique_ptr<BankHotStandby>> StartHotStandby(const std::string& journal_directory) const;
   // Stops serving commands and stops the writer (bank_writer.h); the journal is closed when it
   // returns. No-op without one.
   void CloseWriter(const std::string& why);

@@ -1,6 +1,6 @@
 // rill-bank-service: the bank ledger as a TCP service (server.h). Runs until SIGINT/SIGTERM,
 // then stops cleanly (commands in flight get their outcome). With --nats, as its shard's
-// writer or warm standby (service_node.h).
+// writer or hot standby (service_node.h).
 #include <csignal>
 #include <cstdio>
 #include <ctime>

@@ -53,7 +53,13 @@ class ServiceNode::Impl {
     o.close_writer = [this] { CloseWriter(); };
     o.on_standby = [this](const std::string& dir) {
       board_.SetRole("standby");
-      Log("standby (following the stream " + opt_.app + "." + opt_.shard + " into " + dir + ")");
+      // A new standby period (after a reconcile that may have cut the journal): a fresh hot
+      // state; the previous one, if a takeover did not use it, is dropped.
+      Result<std::unique_ptr<BankHotStandby>> hot = service_.StartHotStandby(dir);
+      hot_ = hot.ok() ? std::move(hot).value() : nullptr;
+      Log("standby (following the stream " + opt_.app + "." + opt_.shard + " into " + dir +
+          (hot_ ? std::string(", hot: the engine's state follows it)")
+                : ", no hot state: " + hot.status().ToString() + "; a takeover replays the journal)"));
     };
     Result<std::unique_ptr<replication::Node>> node = replication::Node::Start(o);
     if (!node.ok()) return node.status().WithContext("bank service: starting the replication node");
@@ -62,17 +68,25 @@ class ServiceNode::Impl {
     return Status::OK();
   }
 
-  // The one place the writer is opened (service_node.h: a hot standby's state goes here).
+  // The one place the writer is opened: with the hot state of the standby period, if any (a
+  // restart in place has none, or one of an earlier standby period on this same journal,
+  // which nothing cut since: a cut starts a new standby period).
   Status OpenWriter(const std::string& dir, engine::ReplicationProgress* rep) {
     const std::int64_t t0 = SteadyNs();
-    Status s = service_.OpenWriter(dir, rep);
+    const bool hot = hot_ != nullptr;
+    Status s = service_.OpenWriter(dir, rep, std::move(hot_));
     if (!s.ok()) {
       Log("could not open the writer: " + s.ToString());
       return s;
     }
     board_.SetRole("writer");
     board_.SetWriter(opt_.holder);
-    Log("writer (holder " + opt_.holder + ", the engine replayed " + dir + " in " +
+    const engine::RecoveryInfo& r = service_.engine().recovery();
+    std::string how =
+        hot ? "took the hot state at position " + std::to_string(r.hot_standby_position) + " and replayed "
+            : std::string("replayed ");
+    how += std::to_string(r.replayed_events) + " events of " + dir;
+    Log("writer (holder " + opt_.holder + ", the engine " + how + " in " +
         std::to_string((SteadyNs() - t0) / 1'000'000) + " ms)");
     return s;
   }
@@ -143,6 +157,7 @@ class ServiceNode::Impl {
   RoleBoard& board_;
   const ServiceNodeOptions opt_;
   std::unique_ptr<replication::Node> node_;
+  std::unique_ptr<BankHotStandby> hot_;  // the node's control thread (on_standby, open_writer)
   std::thread watcher_;
   std::mutex mu_;  // cold: the watcher's stop flag
   std::condition_variable cv_;

@@ -1,4 +1,4 @@
-// rill/examples/bank_service/service_node.h: the bank service as its shard's writer or warm
+// rill/examples/bank_service/service_node.h: the bank service as its shard's writer or hot
 // standby (rill-bank-service --nats): a replication::Node (replication/standby.h) whose
 // open_writer opens the service's writer (BankService::OpenWriter: the engine on the journal
 // with EngineOptions::replication, the projector, the view) and whose close_writer stops it.
@@ -17,9 +17,10 @@
 // not the writer, a watcher thread reads the lease every 500 ms so a refusal can name the
 // writer ("not the writer: this node is a standby; the writer is host-b (lease epoch 3)").
 //
-// The takeover is WARM: open_writer replays the journal (OpenWriter below is the one place
-// that opens the writer; a hot standby's state, engine/hot_standby.h, kept from on_standby,
-// would be handed to BankService::OpenWriter there).
+// The takeover is HOT: while a standby, the node keeps an engine::HotStandby on the journal the
+// follower writes (BankService::StartHotStandby, at each on_standby), and open_writer hands it
+// to BankService::OpenWriter, whose engine replays only what it had not applied. If the hot
+// state cannot start, the takeover replays the whole journal (logged).
 // Thread safety: Start/Stop from the owner; role()/final_error() and RoleBoard from any thread.
 #pragma once
 

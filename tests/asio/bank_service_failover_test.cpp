@@ -449,4 +449,6 @@ TEST_CASE(
   std::istringstream roles(b.Stderr());
   for (std::string l; std::getline(roles, l);)
     if (l.find("role:") != std::string::npos) std::printf("  %s\n", l.c_str());
+  // The takeover was hot: the engine took the standby's state (service_node.h).
+  CHECK_THAT(b.Stderr(), Catch::Contains("the engine took the hot state at position"));
 }
