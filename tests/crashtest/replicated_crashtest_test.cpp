@@ -7,10 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <regex>
 #include <string>
 
 #include "crashtest_test_util.h"
-#include "rill/tests/replication/nats_cluster.h"
+#include "rill/tests/replication/cluster_fixture.h"
 #include "rill/tools/crashtest/crashtest.h"
 
 namespace {
@@ -49,19 +50,10 @@ std::uint64_t Seed() {
   return seed;
 }
 
-}  // namespace
-
-TEST_CASE("replicated run: writer kills, restarts in place and standby takeovers keep every replicated ack",
-          "[crashtest][replication][failover]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(3);
-  REQUIRE(cluster.ok());
-  TempDir tmp("rill-crashtest-rep");
+// A replicated bank run of `kills` rounds on `cluster`, 150-300 ms each, a 1 s lease.
+CrashtestOptions ReplicatedRun(const TempDir& tmp, const NatsCluster& cluster, int kills) {
   CrashtestOptions o;
-  o.kills = 6;
+  o.kills = kills;
   o.seed = Seed();
   o.dir = tmp.Sub("run");
   o.domain = "bank";
@@ -72,9 +64,18 @@ TEST_CASE("replicated run: writer kills, restarts in place and standby takeovers
   // Unpaced: producer 1 (kJournaled) commits without pause, so a kill nearly always leaves a
   // tail the stream does not hold yet (paced, the replicator often has everything).
   o.rate = 0;
-  o.replicate = (*cluster)->urls();
+  o.replicate = cluster.urls();
   o.lease_ttl_ms = 1000;
-  const Output r = RunInProcess(o);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("replicated run: writer kills, restarts in place and standby takeovers keep every replicated ack",
+          "[crashtest][replication][failover]") {
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  TempDir tmp("rill-crashtest-rep");
+  const Output r = RunInProcess(ReplicatedRun(tmp, cluster, 6));
   INFO(r.out << r.err);
   CHECK(r.exit == 0);
   CHECK_THAT(r.out, Catch::Contains("result: ok"));
@@ -83,6 +84,35 @@ TEST_CASE("replicated run: writer kills, restarts in place and standby takeovers
   CHECK_THAT(r.out, Catch::Contains("replicated: 2 restarts in place, 3 standby takeovers"));
   CHECK_THAT(r.out, Catch::Contains("aside (aside-"));  // a round line: the tail it moved
   CHECK_THAT(r.out, Catch::Contains("moved-aside records not on it"));
+  // Each takeover is hot: the standby's engine had applied nearly everything it followed, so
+  // the new writer replays a fraction of the journal (a warm one replays all of it).
+  const std::regex takeover_line(R"(after position (\d+), (\d+) events replayed)");
+  int takeovers = 0;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), takeover_line); it != std::sregex_iterator(); ++it) {
+    const std::uint64_t position = std::stoull((*it)[1].str()), replayed = std::stoull((*it)[2].str());
+    INFO("takeover after position " << position << " replayed " << replayed << " events");
+    CHECK(replayed * 2 < position);
+    ++takeovers;
+  }
+  CHECK(takeovers == 3);
+}
+
+TEST_CASE("replicated run: --json is one object with each round's takeover and the run's summary",
+          "[crashtest][replication][failover]") {
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  TempDir tmp("rill-crashtest-rep");
+  CrashtestOptions o = ReplicatedRun(tmp, cluster, 2);  // the first writer, then a takeover
+  o.json = true;
+  const Output r = RunInProcess(o);
+  INFO(r.out << r.err);
+  CHECK(r.exit == 0);
+  CHECK(r.out.rfind("{\"seed\":", 0) == 0);
+  CHECK(r.out.find('\n') == r.out.size() - 1);  // one line, and no round lines around it
+  CHECK_THAT(r.out, Catch::Contains("\"result\":\"ok\""));
+  CHECK_THAT(r.out, Catch::Contains("\"replicated\":{\"kind\":\"first\",\"node\":\"a\""));
+  CHECK_THAT(r.out, Catch::Contains("\"replicated\":{\"kind\":\"takeover\",\"node\":\"b\""));
+  CHECK_THAT(r.out, Catch::Contains("\"replicated\":{\"in_place\":0,\"takeovers\":1,\"takeover_ms\":["));
+  CHECK_THAT(r.out, Catch::Contains("\"takeover_replayed\":["));
 }
 
 TEST_CASE("replicated run: --lease-ttl-ms without --replicate is a usage error", "[crashtest][replication]") {

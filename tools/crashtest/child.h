@@ -32,6 +32,7 @@
 
 #include "rill/engine/completion.h"
 #include "rill/engine/engine.h"
+#include "rill/engine/hot_standby.h"
 #include "rill/tools/crashtest/child_io.h"
 #include "rill/tools/crashtest/child_node.h"
 #include "rill/tools/crashtest/crash_workload.h"
@@ -96,6 +97,28 @@ bool Regenerate(const CrashtestOptions& o, const W& workload, const RoundPlan& p
   return true;
 }
 
+// What a child runs this round: the retried commands and each producer where the last child
+// stopped (the round plan, regenerated).
+template <Workload W>
+struct RoundCommands {
+  CommandIds ids;
+  std::vector<std::optional<typename W::Domain::Command>> retried;
+  std::vector<typename W::Producer> producers;
+};
+
+// Checks the plan (read or waited for) and regenerates it; false, with the reason on err.
+template <Workload W>
+bool PrepareRound(const CrashtestOptions& o, const W& workload, const Result<RoundPlan>& plan, RoundCommands<W>* round,
+                  std::FILE* err) {
+  if (!plan.ok() || plan->start.size() != static_cast<std::size_t>(o.producers)) {
+    std::fprintf(err, "%s crashtest child: %s\n", o.program.c_str(),
+                 plan.ok() ? "the round plan is for another number of producers" : plan.status().ToString().c_str());
+    return false;
+  }
+  round->ids = CommandIds{.setup = workload.Setup().size(), .producers = o.producers};
+  return Regenerate(o, workload, *plan, &round->retried, &round->producers, err);
+}
+
 // The read model: a StateMirror on the engine's journal, checkpointing (child_io.h).
 template <typename D>
 Result<std::unique_ptr<projections::ProjectorThread>> StartMirror(const CrashtestOptions& o,
@@ -113,8 +136,10 @@ Result<std::unique_ptr<projections::ProjectorThread>> StartMirror(const Crashtes
 // producer threads until the SIGKILL. Never returns.
 template <Workload W>
 void Produce(const CrashtestOptions& o, engine::Engine<typename W::Domain>& engine, const RoundPlan& plan,
-             std::vector<std::optional<typename W::Domain::Command>>& retried,
-             std::vector<typename W::Producer>& producers, const CommandIds& ids) {
+             RoundCommands<W>& round) {
+  auto& retried = round.retried;
+  auto& producers = round.producers;
+  const CommandIds& ids = round.ids;
   using Command = typename W::Domain::Command;
   const bool replicated = !o.replicate.empty();
   {
@@ -150,21 +175,38 @@ void Produce(const CrashtestOptions& o, engine::Engine<typename W::Domain>& engi
 template <Workload W>
 int RunReplicatedChild(const CrashtestOptions& o, std::FILE* err) {
   using D = typename W::Domain;
-  using Command = typename D::Command;
   std::unique_ptr<engine::Engine<D>> engine;  // set on the node's thread before it reports kWriter
+  // The standby's state while it follows (engine/hot_standby.h): a takeover replays only what
+  // it had not applied yet. A hot state the engine refuses (the journal was cut under it) fails
+  // open: the node looks again, follows anew and starts a fresh one. Node thread only.
+  std::unique_ptr<engine::HotStandby<D>> hot;
+  auto on_standby = [&](const std::string& dir) {
+    engine::EngineOptions eo = ChildEngineOptions(o);
+    eo.journal.directory = dir;
+    Result<std::unique_ptr<engine::HotStandby<D>>> started = engine::HotStandby<D>::Start(eo);
+    if (!started.ok())
+      std::fprintf(err, "crashtest child: no hot standby (a takeover replays the journal): %s\n",
+                   started.status().ToString().c_str());
+    hot = started.ok() ? std::move(started).value() : nullptr;
+  };
   auto open = [&](const std::string& dir, engine::ReplicationProgress* progress) -> Status {
     engine::EngineOptions eo = ChildEngineOptions(o);
     eo.journal.directory = dir;
     eo.replication = progress;
-    Result<std::unique_ptr<engine::Engine<D>>> opened = engine::Engine<D>::Open(eo);
-    if (!opened.ok()) return opened.status();
+    Result<std::unique_ptr<engine::Engine<D>>> opened =
+        hot ? engine::Engine<D>::Open(eo, std::move(hot)) : engine::Engine<D>::Open(eo);
+    if (!opened.ok()) {
+      std::fprintf(err, "crashtest child: opening the writer on %s: %s\n", dir.c_str(),
+                   opened.status().ToString().c_str());
+      return opened.status();
+    }
     engine = std::move(opened).value();
     return Status::OK();
   };
   auto close = [&] {
     if (engine) engine->Stop();  // fenced or the lease lost: the producers' next submit fails
   };
-  Result<std::unique_ptr<ChildNode>> node = ChildNode::Start(o, open, close);
+  Result<std::unique_ptr<ChildNode>> node = ChildNode::Start(o, open, close, on_standby);
   if (!node.ok()) {
     std::fprintf(err, "%s crashtest child: cannot start the replication node on %s: %s\n", o.program.c_str(),
                  o.journal.c_str(), node.status().ToString().c_str());
@@ -184,38 +226,23 @@ int RunReplicatedChild(const CrashtestOptions& o, std::FILE* err) {
   // The parent writes the plan once it read kReady (a takeover first forgets the old writer's
   // unreplicated acknowledgements, so they are not resent as answered ones).
   const Result<RoundPlan> plan = WaitRoundPlan(o.retry_file, 60'000);
-  if (!plan.ok() || plan->start.size() != static_cast<std::size_t>(o.producers)) {
-    std::fprintf(err, "%s crashtest child: %s\n", o.program.c_str(),
-                 plan.ok() ? "the round plan is for another number of producers" : plan.status().ToString().c_str());
-    return kChildBadOptions;
-  }
   const W workload(CrashWorkloadOptions(static_cast<std::uint64_t>(o.aggregates), o.producers, o.seed));
-  const CommandIds ids{.setup = workload.Setup().size(), .producers = o.producers};
-  std::vector<std::optional<Command>> retried;
-  std::vector<typename W::Producer> producers;
-  if (!Regenerate(o, workload, *plan, &retried, &producers, err)) return kChildBadOptions;
-  Produce<W>(o, *engine, *plan, retried, producers, ids);
+  RoundCommands<W> round;
+  if (!PrepareRound(o, workload, plan, &round, err)) return kChildBadOptions;
+  Produce<W>(o, *engine, *plan, round);
   return 0;
 }
 
 template <Workload W>
 int RunChild(const CrashtestOptions& o, std::FILE* err) {
   using D = typename W::Domain;
-  using Command = typename D::Command;
   DieWithParent();
   if (!CheckChildOptions(o, err)) return kChildBadOptions;
   if (!o.replicate.empty()) return RunReplicatedChild<W>(o, err);
   const Result<RoundPlan> plan = ReadRoundPlan(o.retry_file);
-  if (!plan.ok() || plan->start.size() != static_cast<std::size_t>(o.producers)) {
-    std::fprintf(err, "%s crashtest child: %s\n", o.program.c_str(),
-                 plan.ok() ? "the round plan is for another number of producers" : plan.status().ToString().c_str());
-    return kChildBadOptions;
-  }
   const W workload(CrashWorkloadOptions(static_cast<std::uint64_t>(o.aggregates), o.producers, o.seed));
-  const CommandIds ids{.setup = workload.Setup().size(), .producers = o.producers};
-  std::vector<std::optional<Command>> retried;
-  std::vector<typename W::Producer> producers;
-  if (!Regenerate(o, workload, *plan, &retried, &producers, err)) return kChildBadOptions;
+  RoundCommands<W> round;
+  if (!PrepareRound(o, workload, plan, &round, err)) return kChildBadOptions;
 
   Result<std::unique_ptr<engine::Engine<D>>> opened = engine::Engine<D>::Open(ChildEngineOptions(o));
   if (!opened.ok()) {
@@ -232,7 +259,7 @@ int RunChild(const CrashtestOptions& o, std::FILE* err) {
   }
   const WireRecord ready = WireRecord::Ready(engine.recovery().committed_position, engine.recovery().replayed_events);
   Report(o.ack_fd, &ready, 1);
-  Produce<W>(o, engine, *plan, retried, producers, ids);
+  Produce<W>(o, engine, *plan, round);
   return 0;
 }
 

@@ -11,8 +11,8 @@
 
 namespace rill::tools::crashtest {
 
-Result<std::unique_ptr<ChildNode>> ChildNode::Start(const CrashtestOptions& o, OpenFn open,
-                                                    std::function<void()> close) {
+Result<std::unique_ptr<ChildNode>> ChildNode::Start(const CrashtestOptions& o, OpenFn open, std::function<void()> close,
+                                                    std::function<void(const std::string&)> on_standby) {
   replication::NodeOptions no;
   no.directory = o.journal;
   no.nats_urls = o.replicate;
@@ -35,6 +35,7 @@ Result<std::unique_ptr<ChildNode>> ChildNode::Start(const CrashtestOptions& o, O
   no.replicator.window = 1;
   no.open_writer = std::move(open);
   no.close_writer = std::move(close);
+  no.on_standby = std::move(on_standby);
   Result<std::unique_ptr<replication::Node>> node = replication::Node::Start(no);
   if (!node.ok()) return node.status();
   return std::unique_ptr<ChildNode>(new ChildNode(o, std::move(node).value()));

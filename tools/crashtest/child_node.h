@@ -2,7 +2,7 @@
 // (replication/standby.h): the journal directory's writer or its standby, whichever the lease
 // and the stream make it. The child's engine is opened by the node's open_writer callback.
 //
-//   auto node = ChildNode::Start(o, open_engine, stop_engine);   // holder: o.holder
+//   auto node = ChildNode::Start(o, open_engine, stop_engine, start_hot_standby);  // holder: o.holder
 //   Result<WriterStart> w = (*node)->WaitWriter(err);            // reports kReconciled, kStandby
 //   RoundPlan plan = *WaitRoundPlan(o.retry_file, 60'000);       // the parent writes it on kReady
 //
@@ -11,6 +11,7 @@
 // kills the old writer only once its standby follows. A tail moved aside also invalidates the
 // read model's checkpoints past it: the child removes them all (the read model folds the journal
 // from the start instead), before its read model starts.
+// The callbacks (open, close, on_standby) run on the node's control thread, one at a time.
 // Thread safety: the child's main thread.
 #pragma once
 
@@ -36,8 +37,10 @@ struct WriterStart {
 class ChildNode {
  public:
   using OpenFn = std::function<Status(const std::string& directory, engine::ReplicationProgress* progress)>;
-  // InvalidArgument for options the node refuses.
-  static Result<std::unique_ptr<ChildNode>> Start(const CrashtestOptions& o, OpenFn open, std::function<void()> close);
+  // on_standby: each time the node starts following (NodeOptions::on_standby), where the child
+  // starts its hot standby. InvalidArgument for options the node refuses.
+  static Result<std::unique_ptr<ChildNode>> Start(const CrashtestOptions& o, OpenFn open, std::function<void()> close,
+                                                  std::function<void(const std::string&)> on_standby);
 
   // Until the node writes: reports its reconciles and its standby role; the error (printed on
   // err) when the node stopped or did not write within an hour.

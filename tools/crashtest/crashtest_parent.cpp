@@ -279,10 +279,6 @@ std::optional<int> CheckCrashtestOptions(const CrashtestOptions& o, std::FILE* e
     usage = "--lease-ttl-ms " + std::to_string(o.lease_ttl_ms) +
             " is shorter than the cluster can expire a key reliably: give 100 or more";
   if (o.replicas < 1 || o.replicas > 5) usage = "--replicas must be in [1, 5]";
-  if (!o.replicate.empty() && o.json)
-    usage =
-        "--json does not report a replicated run's takeovers and moved-aside tails yet: drop --json (or "
-        "--replicate)";
   if (usage.empty()) return std::nullopt;
   std::fprintf(err, "%s crashtest: %s\n", o.program.c_str(), usage.c_str());
   return kExitUsage;
@@ -391,7 +387,9 @@ int RunCrashtestParent(const CrashtestOptions& o, CrashDomain& domain, std::FILE
     }
   }
   const double seconds = Since(t0);
-  if (o.json) PrintJson(out, o, seed, rounds, journal, seconds, ok);
+  if (o.json)
+    PrintJson(out, o, seed, rounds, replicated ? root : journal, seconds, ok,
+              replicated ? parent::ReplicatedSummaryJson(summary) : std::string());
   if (!ok) {
     const Round& r = rounds.back();
     std::fprintf(o.json ? err : out, "VIOLATION in round %d: %s\n%s kept in %s\nreplay: %s\nresult: FAILED\n", r.number,

@@ -40,17 +40,20 @@ std::string NodeJournal(const std::string& root, int node);
 
 struct ReplicatedSummary {
   int in_place = 0, takeovers = 0;
-  std::vector<double> takeover_ms;  // kill -> first accepted ack of the new writer
+  std::vector<double> takeover_ms;               // kill -> first accepted ack of the new writer
+  std::vector<std::uint64_t> takeover_replayed;  // events the new writer's engine replayed (hot: the rest)
   int tails_moved = 0;
   std::uint64_t records_moved = 0, replicated_acks = 0, forgotten = 0;
   std::uint64_t stream_end = 0, stream_messages = 0;
 };
 
-// Runs run.o.kills rounds, printing a line per round on `out`. False on a violation (the last
+// Runs run.o.kills rounds, printing a line per round on `out` (none under --json). False on a violation (the last
 // round's); a start failure goes to *start_error.
 bool RunReplicatedRounds(Run& run, std::vector<Round>& rounds, ReplicatedSummary* summary, std::string* start_error,
                          std::FILE* out);
 void PrintReplicatedSummary(std::FILE* out, const ReplicatedSummary& s);
+// The summary as a JSON member: "replicated":{...} (for PrintJson's summary_json).
+std::string ReplicatedSummaryJson(const ReplicatedSummary& s);
 // Deletes the run's stream and buckets; a failure is printed on err (not a violation).
 void DeleteRunStream(const Run& run, std::FILE* err);
 

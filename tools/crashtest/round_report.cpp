@@ -3,7 +3,6 @@
 #include <cinttypes>
 
 namespace rill::tools::crashtest {
-namespace {
 
 std::string JsonEscape(const std::string& s) {
   std::string out;
@@ -22,7 +21,7 @@ std::string JsonEscape(const std::string& s) {
   return out;
 }
 
-}  // namespace
+namespace {}  // namespace
 
 void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) {
   std::fprintf(out, "round %2d: ", r.number);
@@ -31,8 +30,9 @@ void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) 
     if (r.rep.takeover_ms >= 0)
       std::fprintf(out,
                    "took over %.0f ms after the kill (engine open at %.0f ms, after position %" PRIu64 ", %" PRIu64
-                   " unreplicated acks of the old writer forgotten); ",
-                   r.rep.takeover_ms, r.rep.ready_after_kill_ms, r.rep.continued_after, r.rep.forgotten);
+                   " events replayed, %" PRIu64 " unreplicated acks of the old writer forgotten); ",
+                   r.rep.takeover_ms, r.rep.ready_after_kill_ms, r.rep.continued_after, r.rep.replayed,
+                   r.rep.forgotten);
   }
   if (r.from_spawn) {
     std::fprintf(out, "killed %.0f ms after start%s", r.killed_ms, r.ready ? "" : " (during recovery)");
@@ -85,7 +85,7 @@ void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) 
 }
 
 void PrintJson(std::FILE* out, const CrashtestOptions& o, std::uint64_t seed, const std::vector<Round>& rounds,
-               const std::string& journal, double seconds, bool ok) {
+               const std::string& journal, double seconds, bool ok, const std::string& summary_json) {
   std::fprintf(out,
                "{\"seed\":%" PRIu64
                ",\"domain\":\"%s\",\"durability\":\"%s\",\"kills\":%d,\"journal\":\"%s\","
@@ -118,11 +118,30 @@ void PrintJson(std::FILE* out, const CrashtestOptions& o, std::uint64_t seed, co
                    ",\"refused\":true,\"salvage_kept\":%" PRIu64 ",\"acknowledged_lost\":%" PRIu64 "}",
                    r.damage.position, r.damage.segment.c_str(), r.damage.offset, r.damage.kept,
                    r.damage.acknowledged_lost);
+    if (r.rep.on) {
+      const ReplicatedRound& x = r.rep;
+      std::fprintf(out,
+                   ",\"replicated\":{\"kind\":\"%s\",\"node\":\"%c\",\"epoch\":%" PRIu64
+                   ",\"acked_replicated\":%" PRIu64 ",\"continued_after\":%" PRIu64 ",\"replayed\":%" PRIu64
+                   ",\"takeover_ms\":%.1f,\"ready_after_kill_ms\":%.1f,\"forgotten\":%" PRIu64
+                   ",\"stream_end\":%" PRIu64 ",\"stream_messages\":%" PRIu64 ",\"stream_compared\":%" PRIu64
+                   ",\"replicated_checked\":%" PRIu64 ",\"aside_checked\":%" PRIu64,
+                   x.kind.c_str(), x.node, x.epoch, r.replicated, x.continued_after, x.replayed, x.takeover_ms,
+                   x.ready_after_kill_ms, x.forgotten, x.stream_end, x.stream_messages, x.stream_compared,
+                   x.replicated_checked, x.aside_checked);
+      if (x.standby_node != 0 && x.moved_first != 0)
+        std::fprintf(out,
+                     ",\"standby_moved_aside\":{\"node\":\"%c\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
+                     ",\"directory\":\"%s\"}",
+                     x.standby_node, x.moved_first, x.moved_last, JsonEscape(x.aside_directory).c_str());
+      std::fprintf(out, "}");
+    }
     if (r.violation) std::fprintf(out, ",\"violation\":\"%s\"", JsonEscape(*r.violation).c_str());
     std::fprintf(out, "}");
   }
   std::fprintf(out, "],\"acked\":%" PRIu64 ",\"durable\":%" PRIu64 ",\"seconds\":%.2f,\"result\":\"%s\"", acked,
                durable, seconds, ok ? "ok" : "violation");
+  if (!summary_json.empty()) std::fprintf(out, ",%s", summary_json.c_str());
   for (const Round& r : rounds) {
     if (r.violation) {
       std::fprintf(out, ",\"violation\":\"%s\",\"violation_round\":%d", JsonEscape(*r.violation).c_str(), r.number);

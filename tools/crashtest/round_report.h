@@ -35,6 +35,7 @@ struct ReplicatedRound {
   char node = 'a';   // the writer's node
   std::uint64_t epoch = 0;
   std::uint64_t continued_after = 0;  // the writer's committed position when it opened
+  std::uint64_t replayed = 0;         // events its engine replayed at open (hot standby: only the rest)
   double ready_after_kill_ms = -1;    // takeover: the previous writer's kill -> this one's engine open
   double takeover_ms = -1;            // takeover: the previous writer's kill -> this one's first accepted ack
   std::uint64_t forgotten = 0;        // takeover: unreplicated acks of the old writer past continued_after
@@ -65,7 +66,9 @@ struct Round {
 };
 
 void PrintRound(std::FILE* out, const Round& r, journal::Durability durability);
+// summary_json: extra top-level members, e.g. a replicated run's "replicated":{...} ("" none).
 void PrintJson(std::FILE* out, const CrashtestOptions& o, std::uint64_t seed, const std::vector<Round>& rounds,
-               const std::string& journal, double seconds, bool ok);
+               const std::string& journal, double seconds, bool ok, const std::string& summary_json = "");
+std::string JsonEscape(const std::string& s);
 
 }  // namespace rill::tools::crashtest
