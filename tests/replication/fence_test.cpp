@@ -67,6 +67,22 @@ void CheckChain(FakeStream& s) {
   }
 }
 
+// A journal of `records` committed records, all shipped by an epoch-1 replicator (stopped
+// again) to a fresh in-memory stream: where the replicator tests start.
+struct ShippedJournal {
+  explicit ShippedJournal(int records) {
+    REQUIRE(j.status().ok());
+    shipped = j.Commit(records);
+    auto rep = StartRep(dir(), 1, stream);
+    REQUIRE(rep->WaitReplicated(shipped, 10 * kSecond).ok());
+  }
+  std::string dir() const { return tmp.Sub("j"); }
+  rill::test::TempDir tmp{"rill-fence"};
+  TestJournal j{tmp.Sub("j")};
+  std::shared_ptr<FakeStream> stream = std::make_shared<FakeStream>();
+  std::uint64_t shipped = 0;
+};
+
 void WaitFences(Follower& f, std::uint64_t n) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (f.stats().fences < n && std::chrono::steady_clock::now() < until)
@@ -184,15 +200,8 @@ TEST_CASE("fence: malformed count-0 messages and misplaced fences halt the follo
 }
 
 TEST_CASE("fence: another epoch's fence fences the replicator, its own is where it starts", "[replication][fence]") {
-  rill::test::TempDir tmp("rill-fence");
-  TestJournal j(tmp.Sub("j"));
-  REQUIRE(j.status().ok());
-  const std::uint64_t shipped = j.Commit(50);
-  auto stream = std::make_shared<FakeStream>();
-  {
-    auto rep = StartRep(tmp.Sub("j"), 1, stream);
-    REQUIRE(rep->WaitReplicated(shipped, 10 * kSecond).ok());
-  }
+  ShippedJournal sj(50);
+  auto& [tmp, j, stream, shipped] = sj;
   stream->AppendFence("bank", "0", 2);
   const std::uint64_t more = j.Commit(20);
 
@@ -246,15 +255,8 @@ TEST_CASE("fence: a running writer is fenced at its next publish (the zombie)", 
 }
 
 TEST_CASE("fence: its own fence after other bytes than this journal's is fenced", "[replication][fence]") {
-  rill::test::TempDir tmp("rill-fence");
-  TestJournal j(tmp.Sub("j"));
-  REQUIRE(j.status().ok());
-  const std::uint64_t shipped = j.Commit(50);
-  auto stream = std::make_shared<FakeStream>();
-  {
-    auto rep = StartRep(tmp.Sub("j"), 1, stream);
-    REQUIRE(rep->WaitReplicated(shipped, 10 * kSecond).ok());
-  }
+  ShippedJournal sj(50);
+  auto& [tmp, j, stream, shipped] = sj;
   // Epoch 2 wrote 3 positions this journal does not hold equal, then epoch 3 fenced after them.
   stream->Append(MsgId("bank", "0", 2, shipped + 1),
                  {.first_position = shipped + 1, .count = 3, .epoch = 2, .schema_fingerprint = kTestSchema},
@@ -269,15 +271,8 @@ TEST_CASE("fence: its own fence after other bytes than this journal's is fenced"
 }
 
 TEST_CASE("fence: a fence with a payload at the stream's end stops the replicator", "[replication][fence]") {
-  rill::test::TempDir tmp("rill-fence");
-  TestJournal j(tmp.Sub("j"));
-  REQUIRE(j.status().ok());
-  const std::uint64_t shipped = j.Commit(10);
-  auto stream = std::make_shared<FakeStream>();
-  {
-    auto rep = StartRep(tmp.Sub("j"), 1, stream);
-    REQUIRE(rep->WaitReplicated(shipped, 10 * kSecond).ok());
-  }
+  ShippedJournal sj(10);
+  auto& [tmp, j, stream, shipped] = sj;
   stream->Append(FenceMsgId("bank", "0", 2),
                  {.first_position = shipped + 1, .count = 0, .epoch = 2, .schema_fingerprint = kTestSchema},
                  std::vector<std::byte>(8, std::byte{0}));
@@ -288,15 +283,8 @@ TEST_CASE("fence: a fence with a payload at the stream's end stops the replicato
 }
 
 TEST_CASE("fence: reconcile compares a journal with a stream holding fences", "[replication][fence]") {
-  rill::test::TempDir tmp("rill-fence");
-  TestJournal j(tmp.Sub("j"));
-  REQUIRE(j.status().ok());
-  const std::uint64_t shipped = j.Commit(40);
-  auto stream = std::make_shared<FakeStream>();
-  {
-    auto rep = StartRep(tmp.Sub("j"), 1, stream);
-    REQUIRE(rep->WaitReplicated(shipped, 10 * kSecond).ok());
-  }
+  ShippedJournal sj(40);
+  auto& [tmp, j, stream, shipped] = sj;
   stream->AppendFence("bank", "0", 2);
   FakePort port(stream);
 

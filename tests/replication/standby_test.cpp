@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "bank_node.h"
-#include "nats_cluster.h"
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
 #include "rill/journal/journal_reader.h"
@@ -24,7 +23,9 @@
 #include "rill/replication/message_format.h"
 #include "rill/replication/nats_client.h"
 #include "rill/replication/standby.h"
+#include "rill/tests/replication/cluster_fixture.h"
 #include "rill/tests/support/temp_dir.h"
+#include "stream_epochs.h"
 
 namespace {
 
@@ -35,7 +36,9 @@ using engine::CommandOutcome;
 using engine::RejectCode;
 using replication::Node;
 using replication::NodeRole;
-using rill::test::NatsCluster;
+using replication::test::EpochAt;
+using replication::test::ReadStreamMessages;
+using replication::test::StreamMsg;
 using BankEngine = engine::Engine<BankDomain>;
 
 constexpr std::int64_t kSecond = 1'000'000'000;
@@ -67,44 +70,6 @@ void RequireRole(Node& n, NodeRole role) {
   Status s = n.WaitRole(role, 40 * kSecond);
   INFO(s.ToString() << " / " << n.state());
   REQUIRE(s.ok());
-}
-
-struct StreamMsg {
-  std::uint64_t seq = 0, first = 0, end = 0, epoch = 0;
-  bool fence = false;  // a takeover's zero-record fence (message_format.h)
-};
-
-// Every message of the stream, checking the position chain (no gap, each position once) and
-// that msg-ids are unique and epochs never go back.
-std::vector<StreamMsg> ReadStream(const std::string& urls) {
-  auto client = replication::NatsClient::Connect(urls, {.name = "standby-test"});
-  REQUIRE(client.ok());
-  const std::string stream = replication::StreamName("bank", "0");
-  auto tail = (*client)->GetStreamTail(stream);
-  REQUIRE(tail.ok());
-  std::vector<StreamMsg> out;
-  std::set<std::string> ids;
-  for (std::uint64_t seq = tail->first_seq; seq != 0 && seq <= tail->last_seq; ++seq) {
-    auto m = (*client)->GetMessage(stream, seq);
-    REQUIRE(m.ok());
-    auto h = replication::DecodeHeaders(m->headers);
-    REQUIRE(h.ok());
-    INFO("seq " << seq);
-    if (!out.empty()) {
-      REQUIRE(h->first_position == out.back().end);
-      REQUIRE(h->epoch >= out.back().epoch);
-    }
-    CHECK(ids.insert(std::string(m->Header(replication::kHeaderMsgId).value_or(""))).second);
-    REQUIRE(replication::CheckPayload(*h, m->bytes.size()).ok());
-    out.push_back({seq, h->first_position, h->end(), h->epoch, h->fence()});
-  }
-  return out;
-}
-
-std::uint64_t EpochAt(const std::vector<StreamMsg>& s, std::uint64_t position) {
-  for (const StreamMsg& m : s)
-    if (position >= m.first && position < m.end) return m.epoch;
-  return 0;
 }
 
 std::vector<std::vector<std::byte>> Batches(const std::string& dir, std::uint64_t through) {
@@ -156,19 +121,9 @@ struct Acked {
 }  // namespace
 
 TEST_CASE("Lease: acquire, held by another, renew, expiry", "[replication][cluster][standby]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(1);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  const replication::LeaseOptions lo{.nats_urls = (*cluster)->urls(),
-                                     .app = "lt",
-                                     .shard = "0",
-                                     .ttl_ns = kSecond / 2,
-                                     .replicas = 1,
-                                     .client_name = ""};
+  RILL_START_CLUSTER_OR_SKIP(cluster, 1);
+  const replication::LeaseOptions lo{
+      .nats_urls = cluster.urls(), .app = "lt", .shard = "0", .ttl_ns = kSecond / 2, .replicas = 1, .client_name = ""};
   auto a = replication::Lease::Open(lo);
   auto b = replication::Lease::Open(lo);
   REQUIRE(a.ok());
@@ -190,17 +145,11 @@ TEST_CASE("Lease: acquire, held by another, renew, expiry", "[replication][clust
 
 TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the hot standby's state",
           "[replication][cluster][standby]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
   const std::uint64_t seed = std::random_device{}();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
-  auto cluster = NatsCluster::Start(3);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  const std::string urls = (*cluster)->urls();
+  const std::string urls = cluster.urls();
   rill::test::TempDir tmp("rill-standby");
   Writer wa, wb;
   auto a = StartNode(MakeNode(tmp.Sub("a"), urls, "a", wa, 3));
@@ -269,7 +218,7 @@ TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the hot standby
   }
   REQUIRE(eb->execute(Deposit{2, 5}, {.command_id = next_id++}, AckLevel::kReplicated).accepted());
   const std::uint64_t committed = eb->committed_position();
-  const std::vector<StreamMsg> s = ReadStream(urls);
+  const std::vector<StreamMsg> s = ReadStreamMessages(urls);
   REQUIRE(!s.empty());
   CHECK(s.back().end == committed + 1);
   CHECK(s.back().epoch == b->epoch());
@@ -279,14 +228,8 @@ TEST_CASE("Takeover: a dead writer's kReplicated acks are all in the hot standby
 
 TEST_CASE("Zombie writer: fenced by the stream, its tail moved aside, it follows the new writer",
           "[replication][cluster][standby]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(3);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  const std::string urls = (*cluster)->urls();
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  const std::string urls = cluster.urls();
   rill::test::TempDir tmp("rill-zombie");
   Writer wa, wb;
   auto a = StartNode(MakeNode(tmp.Sub("a"), urls, "a", wa, 3));
@@ -344,7 +287,7 @@ TEST_CASE("Zombie writer: fenced by the stream, its tail moved aside, it follows
   for (int i = 0; i < 20; ++i) REQUIRE(ExecuteUntilAccepted(wb, Deposit{2, 1}, next_id++).accepted());
   std::shared_ptr<BankEngine> eb = wb.get();
   const std::uint64_t committed = eb->committed_position();
-  const std::vector<StreamMsg> s = ReadStream(urls);
+  const std::vector<StreamMsg> s = ReadStreamMessages(urls);
   REQUIRE(!s.empty());
   CHECK(s.back().end == committed + 1);
   CHECK(s.front().epoch == epoch_a);
@@ -379,14 +322,8 @@ TEST_CASE("Zombie writer: fenced by the stream, its tail moved aside, it follows
 }
 
 TEST_CASE("Restart in place: nothing moved aside, the next epoch", "[replication][cluster][standby]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(1);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  const std::string urls = (*cluster)->urls();
+  RILL_START_CLUSTER_OR_SKIP(cluster, 1);
+  const std::string urls = cluster.urls();
   rill::test::TempDir tmp("rill-inplace");
   Writer wa;
   std::uint64_t next_id = 1, last_epoch = 0;
@@ -411,7 +348,7 @@ TEST_CASE("Restart in place: nothing moved aside, the next epoch", "[replication
     }
     const std::uint64_t committed = wa.get()->committed_position();
     a->Stop();
-    const std::vector<StreamMsg> s = ReadStream(urls);
+    const std::vector<StreamMsg> s = ReadStreamMessages(urls);
     REQUIRE(!s.empty());
     CHECK(s.back().end == committed + 1);
   }
@@ -420,14 +357,8 @@ TEST_CASE("Restart in place: nothing moved aside, the next epoch", "[replication
 
 TEST_CASE("Zombie publishing continuously: the standby's fence stops it, no livelock",
           "[replication][cluster][standby]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(3);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  const std::string urls = (*cluster)->urls();
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  const std::string urls = cluster.urls();
   rill::test::TempDir tmp("rill-livelock");
   Writer wa, wb;
   auto a = StartNode(MakeNode(tmp.Sub("a"), urls, "a", wa, 3));
@@ -496,7 +427,7 @@ TEST_CASE("Zombie publishing continuously: the standby's fence stops it, no live
   CHECK(a_takeovers.back().ended.find("fenced") != std::string::npos);
 
   const std::uint64_t committed = wb.get()->committed_position();
-  const std::vector<StreamMsg> s = ReadStream(urls);  // the chain is continuous, each position once
+  const std::vector<StreamMsg> s = ReadStreamMessages(urls);  // the chain is continuous, each position once
   REQUIRE(!s.empty());
   CHECK(s.back().end == committed + 1);
   std::size_t fences = 0;

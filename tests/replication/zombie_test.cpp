@@ -25,10 +25,11 @@
 #include <vector>
 
 #include "bank_node.h"
-#include "nats_cluster.h"
 #include "rill/replication/message_format.h"
 #include "rill/replication/nats_client.h"
+#include "rill/tests/replication/cluster_fixture.h"
 #include "rill/tests/support/temp_dir.h"
+#include "stream_epochs.h"
 
 #ifndef RILL_ZOMBIE_WRITER
 #error "RILL_ZOMBIE_WRITER: the path of the zombie_writer executable (tests/replication/CMakeLists.txt)"
@@ -41,7 +42,9 @@ using namespace rill::examples::bank;
 using engine::AckLevel;
 using replication::Node;
 using replication::NodeRole;
-using rill::test::NatsCluster;
+using replication::test::EpochAt;
+using replication::test::ReadStreamMessages;
+using replication::test::StreamMsg;
 
 constexpr std::int64_t kSecond = 1'000'000'000;
 
@@ -162,56 +165,12 @@ class Child {
   std::atomic<bool> eof_{false};
 };
 
-struct StreamMsg {
-  std::uint64_t seq = 0, first = 0, end = 0, epoch = 0;
-  bool fence = false;
-};
-
-// Every message of the stream; checks the chain (each message starts where the previous one
-// ended: one successor per sequence, each position once) and unique msg-ids.
-std::vector<StreamMsg> ReadStream(const std::string& urls) {
-  auto client = replication::NatsClient::Connect(urls, {.name = "zombie-test"});
-  REQUIRE(client.ok());
-  const std::string stream = replication::StreamName("bank", "0");
-  auto tail = (*client)->GetStreamTail(stream);
-  REQUIRE(tail.ok());
-  std::vector<StreamMsg> out;
-  std::set<std::string> ids;
-  for (std::uint64_t seq = tail->first_seq; seq != 0 && seq <= tail->last_seq; ++seq) {
-    auto m = (*client)->GetMessage(stream, seq);
-    REQUIRE(m.ok());
-    auto h = replication::DecodeHeaders(m->headers);
-    REQUIRE(h.ok());
-    INFO("seq " << seq);
-    REQUIRE(replication::CheckPayload(*h, m->bytes.size()).ok());
-    if (!out.empty()) {
-      REQUIRE(h->first_position == out.back().end);
-      REQUIRE(h->epoch >= out.back().epoch);
-    }
-    CHECK(ids.insert(std::string(m->Header(replication::kHeaderMsgId).value_or(""))).second);
-    out.push_back({seq, h->first_position, h->end(), h->epoch, h->fence()});
-  }
-  return out;
-}
-
-std::uint64_t EpochAt(const std::vector<StreamMsg>& s, std::uint64_t position) {
-  for (const StreamMsg& m : s)
-    if (!m.fence && position >= m.first && position < m.end) return m.epoch;
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE("Zombie writer process: SIGSTOP through a takeover, SIGCONT: fenced at its first publish",
           "[replication][cluster][zombie]") {
-  if (auto why = NatsCluster::Unavailable()) {
-    WARN("skipped: " << *why);
-    return;
-  }
-  auto cluster = NatsCluster::Start(3);
-  INFO(cluster.status().ToString());
-  REQUIRE(cluster.ok());
-  const std::string urls = (*cluster)->urls();
+  RILL_START_CLUSTER_OR_SKIP(cluster, 3);
+  const std::string urls = cluster.urls();
   rill::test::TempDir tmp("rill-zombie-proc");
 
   // A: the writer, in its own process, publishing continuously.
@@ -274,7 +233,7 @@ TEST_CASE("Zombie writer process: SIGSTOP through a takeover, SIGCONT: fenced at
   CHECK(a.Wait(20 * kSecond) == 0);
   b_deposits(20);
 
-  const std::vector<StreamMsg> s = ReadStream(urls);
+  const std::vector<StreamMsg> s = ReadStreamMessages(urls);
   REQUIRE(!s.empty());
   const std::uint64_t epoch_b = b->epoch();
   CHECK(epoch_b > epoch_a);
