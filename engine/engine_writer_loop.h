@@ -208,8 +208,11 @@ inline void Engine<D>::CommitOpenBatch(std::int64_t timestamp) {
   Result<std::uint64_t> r = journal_->CommitBatch(timestamp);
   batch_open_ = false;
   batch_bytes_ = 0;
-  if (!r.ok()) [[unlikely]]
+  if (!r.ok()) [[unlikely]] {
     OnJournalFailure(r.status());
+    return;
+  }
+  if (replication_ != nullptr) replication_->OnCommitted();  // a replicator waiting for acks ships it now
 }
 
 // After the batch's commit (or its failure): an accepted command is journaled exactly when

@@ -32,6 +32,10 @@ class ReplicationProgress {
   // for good: fenced by another writer, or halted on a mismatch. The engine then fails every
   // command still waiting for kReplicated with this reason.
   virtual Status final_error() const = 0;
+  // The writer thread, right after each commit: there are new batches to ship. Must be cheap
+  // (the writer's path): the replicator wakes its thread only when it sleeps waiting for acks.
+  // The default does nothing (a replicator then finds new batches when it next looks).
+  virtual void OnCommitted() noexcept {}
 };
 
 }  // namespace rill::engine

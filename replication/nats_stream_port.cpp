@@ -91,7 +91,8 @@ class NatsStreamPort final : public StreamPort {
                  std::uint64_t token) override {
     if (!client_) return NotConnected();
     if (!pub_)
-      pub_ = std::make_unique<AsyncPublisher>(*client_, AsyncPublisher::Options{.window = c_.window, .wake = {}});
+      pub_ =
+          std::make_unique<AsyncPublisher>(*client_, AsyncPublisher::Options{.window = c_.window, .wake = ack_wake_});
     published_ = true;
     HeaderList fields = EncodeHeaders(headers);
     if (!expected_last_msg_id.empty()) fields.emplace_back(kHeaderExpectedLastMsgId, expected_last_msg_id);
@@ -129,6 +130,8 @@ class NatsStreamPort final : public StreamPort {
       out->push_back(std::move(a));
     }
   }
+
+  void SetAckWake(std::function<void()> wake) override { ack_wake_ = std::move(wake); }
 
   void AbandonInFlight() override {
     // cnats 3.4.1's js_PublishAsyncGetPendingList dereferences the pending map, which exists
@@ -175,6 +178,7 @@ class NatsStreamPort final : public StreamPort {
   const std::string stream_, subject_, bucket_;
   std::unique_ptr<NatsClient> client_;
   std::unique_ptr<AsyncPublisher> pub_;
+  std::function<void()> ack_wake_;  // SetAckWake: handed to each publisher made
   std::unique_ptr<OrderedSubscription> sub_;
   std::vector<PublishCompletion> done_;
   bool published_ = false;  // an async publish went out on pub_ (see AbandonInFlight)

@@ -325,6 +325,8 @@ void Replicator::SetWake(std::function<void()> wake) {
   impl_->wake_ = std::move(wake);
 }
 
+void Replicator::OnCommitted() noexcept { impl_->Nudge(); }
+
 Status Replicator::final_error() const {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   return impl_->final_;

@@ -75,6 +75,7 @@ class Replicator final : public engine::ReplicationProgress {
   std::uint64_t replicated_position() const noexcept override;
   void SetWake(std::function<void()> wake) override;
   Status final_error() const override;
+  void OnCommitted() noexcept override;
 
   ReplicatorStats stats() const;
   std::string status() const;  // stats().state

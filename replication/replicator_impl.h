@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <string>
+#include "rill/base/futex.h"
 #include "rill/journal/journal_reader.h"
 #include "rill/replication/nats_stream_port.h"
 #include "rill/replication/status_file.h"
@@ -54,12 +55,17 @@ class Replicator::Impl {
       : opt_(std::move(o)), port_(std::move(port)), reader_(std::move(reader)), builder_(opt_.ship_max_bytes) {}
 
   void Launch() {
+    port_->SetAckWake([this] { Nudge(); });
     thread_ = std::thread([this] { Run(); });
   }
   void Stop() {
     stop_.store(true, std::memory_order_relaxed);
     if (thread_.joinable()) thread_.join();
   }
+
+  // Nudge's: declared before the port, whose client threads call Nudge until it is destroyed.
+  std::atomic<std::uint32_t> nudges_{0};  // the futex word AwaitAckOrCommit sleeps on
+  std::atomic<bool> sleeping_{false};
 
   // Invariant: only the replicator thread stores it, and never lower. Release: pairs with
   // the engine's acquire load; what it covers was acked by a quorum.
@@ -70,6 +76,19 @@ class Replicator::Impl {
   std::function<void()> wake_;
   Status final_;
   ReplicatorStats stats_;
+
+  // Wakes the replicator thread when it sleeps with messages in flight (AwaitAckOrCommit): an
+  // ack arrived (the port's ack wake, a client thread) or the engine committed (OnCommitted, the
+  // writer thread). Cheap when it does not sleep: a fence and a load.
+  void Nudge() noexcept {
+    // Seq_cst fence: a Dekker pair with AwaitAckOrCommit's. The caller stored its news (an ack
+    // ready for PollAcks, a committed position) before; the sleeper stores sleeping_ before
+    // looking for news: either it sees the news, or we see it sleeping and wake it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!sleeping_.load(std::memory_order_relaxed)) return;
+    nudges_.fetch_add(1, std::memory_order_relaxed);
+    FutexWakeAll(nudges_);
+  }
 
  private:
   struct InFlight {
@@ -109,6 +128,7 @@ class Replicator::Impl {
   void PublishStats(std::string state);
   void WriteStatusFile(bool force);
   void Sleep(std::int64_t ns);
+  void AwaitAckOrCommit();
 
   const ReplicatorOptions opt_;
   std::unique_ptr<StreamPort> port_;

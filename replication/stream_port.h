@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -80,6 +81,10 @@ class StreamPort {
   // Forgets every publish in flight (also the ones the client would never time out); acks
   // for them may still arrive later and are to be ignored by token.
   virtual void AbandonInFlight() = 0;
+  // Called (from the client's thread) after each ack becomes ready for PollAcks, so that an
+  // owner sleeping elsewhere (the replicator, also woken by commits) wakes for it. Set before
+  // the first Publish. The default never calls it: the owner then polls with a timeout.
+  virtual void SetAckWake(std::function<void()> wake) { (void)wake; }
 
   // Ordered delivery from start_seq on; Next returns TimedOut when nothing came in time.
   virtual Status Subscribe(std::uint64_t start_seq) = 0;
