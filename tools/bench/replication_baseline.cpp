@@ -48,6 +48,35 @@ Result<RawPublishReport> MeasureRawPublish(const RawPublishOptions& o) {
     }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The latency floor: one message in flight at a time, timed from publish to ack (after the
+  // throughput phase's last acks).
+  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       publisher.in_flight() > 0 && std::chrono::steady_clock::now() < until;) {
+    done.clear();
+    publisher.Poll(&done, 100'000'000);
+  }
+  const std::vector<std::byte> small(o.round_trip_bytes, std::byte{0x5b});
+  const auto rt_end =
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::chrono::duration<double>(o.round_trip_seconds));
+  while (failure.ok() && std::chrono::steady_clock::now() < rt_end && publisher.in_flight() == 0) {
+    const auto sent = std::chrono::steady_clock::now();
+    const std::string id = o.stream + "/" + std::to_string(next);
+    if (Status s = publisher.Publish(subject, id, 0, {}, small, next++); !s.ok()) {
+      failure = s.WithContext("raw publish baseline: round trips");
+      break;
+    }
+    done.clear();
+    while (done.empty() && std::chrono::steady_clock::now() - sent < std::chrono::seconds(5))
+      publisher.Poll(&done, 100'000'000);
+    if (done.empty() || !done.front().ok) {
+      failure = Status::Unavailable("raw publish baseline: a round trip " +
+                                    (done.empty() ? std::string("got no ack within 5 s") : done.front().text));
+      break;
+    }
+    report.round_trip_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent).count());
+  }
   (void)publisher.AbandonAll();
   (void)(*client)->DeleteStream(o.stream);
   if (!failure.ok()) return failure;
