@@ -8,8 +8,8 @@
 //   - A pause shorter than an election but longer than the publisher's ack timeout: the
 //     publisher gives up on its publishes and resends them (same msg-ids); after the heal
 //     each resend is answered `duplicate` with the sequence of the first copy, never stored twice.
-// A true partition (network namespaces, SCALE-OUT 3e.4's first form) is not done here: see
-// tests/replication/CMakeLists.txt.
+// A true partition (network namespaces, SCALE-OUT 3e.4's first form) is
+// fault_netns_partition_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <chrono>

@@ -45,12 +45,15 @@ int FreePort() {
   return port;
 }
 
-bool Accepts(int port) {
+bool Accepts(const std::string& host, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    ::close(fd);
+    return false;
+  }
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
   ::close(fd);
@@ -89,12 +92,21 @@ Result<std::unique_ptr<NatsCluster>> NatsCluster::Start(int nodes, std::int64_t 
   return c;
 }
 
-Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(int nodes, std::int64_t timeout_ns) {
+Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOn(const TestNetwork& network, std::int64_t timeout_ns) {
+  return StartOnce(network.size(), timeout_ns, &network);
+}
+
+Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(int nodes, std::int64_t timeout_ns,
+                                                            const TestNetwork* network) {
   if (auto why = Unavailable()) return Status::Unavailable(*why);
   if (nodes < 1) return Status::InvalidArgument("a cluster needs a node");
   std::unique_ptr<NatsCluster> c(new NatsCluster());
   if (c->dir_.path().empty()) return Status::IOError("cannot create a temporary directory");
   c->nodes_.resize(static_cast<std::size_t>(nodes));
+  for (int i = 0; network != nullptr && i < nodes; ++i) {
+    c->nodes_[static_cast<std::size_t>(i)].host = network->address(i);
+    c->nodes_[static_cast<std::size_t>(i)].netns = network->namespace_name(i);
+  }
   for (auto& n : c->nodes_) {
     n.client_port = FreePort();
     n.route_port = FreePort();
@@ -104,7 +116,7 @@ Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(int nodes, std::int6
   std::string routes;
   for (const auto& n : c->nodes_) {
     if (!routes.empty()) routes.append(", ");
-    routes.append("nats-route://127.0.0.1:").append(std::to_string(n.route_port));
+    routes.append("nats-route://").append(n.host).append(":").append(std::to_string(n.route_port));
   }
   for (int i = 0; i < nodes; ++i) {
     Node& n = c->nodes_[static_cast<std::size_t>(i)];
@@ -113,11 +125,11 @@ Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(int nodes, std::int6
     n.log = c->dir_.Sub(name + ".log");
     std::ofstream conf(n.config);
     conf << "server_name: " << name << "\n"
-         << "listen: 127.0.0.1:" << n.client_port << "\n"
-         << "http: 127.0.0.1:" << n.monitor_port << "\n"
+         << "listen: " << n.host << ":" << n.client_port << "\n"
+         << "http: " << n.host << ":" << n.monitor_port << "\n"
          << "jetstream { store_dir: \"" << c->dir_.Sub(name) << "\" }\n";
     if (nodes > 1) {
-      conf << "cluster { name: rill, listen: 127.0.0.1:" << n.route_port << ", routes: [ " << routes << " ] }\n";
+      conf << "cluster { name: rill, listen: " << n.host << ":" << n.route_port << ", routes: [ " << routes << " ] }\n";
     }
     if (!conf.good()) return Status::IOError("cannot write " + n.config);
     if (!c->urls_.empty()) c->urls_.append(",");
@@ -138,8 +150,9 @@ NatsCluster::~NatsCluster() {
 }
 
 std::string NatsCluster::url(int i) const {
-  std::string u("nats://127.0.0.1:");
-  return u.append(std::to_string(nodes_[static_cast<std::size_t>(i)].client_port));
+  const Node& n = nodes_[static_cast<std::size_t>(i)];
+  std::string u("nats://");
+  return u.append(n.host).append(":").append(std::to_string(n.client_port));
 }
 
 std::string NatsCluster::server_name(int i) const { return "n" + std::to_string(i + 1); }
@@ -155,8 +168,14 @@ Status NatsCluster::Spawn(int i) {
   Node& n = nodes_[static_cast<std::size_t>(i)];
   if (n.pid > 0) return Status::InvalidArgument(server_name(i) + " is running");
   std::string bin = ServerBinary();
-  std::string c_flag("-c");
-  char* argv[] = {bin.data(), c_flag.data(), n.config.data(), nullptr};
+  // In its own network namespace: `ip netns exec NS nats-server ...` (ip execs the server, so
+  // the pid is the server's).
+  std::vector<std::string> args;
+  if (!n.netns.empty()) args = {TestNetwork::IpBinary(), "netns", "exec", n.netns};
+  args.insert(args.end(), {bin, "-c", n.config});
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   // fork+exec rather than posix_spawn: the child asks for SIGKILL when this process dies, so a
   // test that crashes or is killed by ctest's timeout leaves no nodes behind. Only async-signal-
   // safe calls between fork and exec; everything is prepared above.
@@ -169,17 +188,17 @@ Status NatsCluster::Spawn(int i) {
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
-    ::execve(bin.c_str(), argv, environ);
+    ::execve(argv[0], argv.data(), environ);
     ::_exit(127);
   }
   const int fork_errno = errno;
   ::close(log_fd);
-  if (pid < 0) return Status::FromErrno("fork for " + bin, fork_errno);
+  if (pid < 0) return Status::FromErrno("fork for " + args[0], fork_errno);
   n.pid = pid;
   n.paused = false;
   // Bounded wait for the client port: a node that cannot bind exits, and its log says why.
   auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!Accepts(n.client_port)) {
+  while (!Accepts(n.host, n.client_port)) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       n.pid = -1;

@@ -12,6 +12,9 @@
 //   (*cluster)->Restart(i);                               // same ports, same store
 // (cluster_fixture.h wraps the first three lines: RILL_START_CLUSTER_OR_SKIP.)
 //
+// StartOn(network) puts node i in host i of a TestNetwork (test_network.h: a network namespace
+// each, on its own address), so a test can partition them; the test process reaches them all.
+//
 // Nodes are n1..nN (server names; index i is node n<i+1>), on 127.0.0.1 with ports found by
 // binding port 0, store and logs in a TempDir. Start returns once a meta leader exists (a
 // probe stream of N replicas could be created and deleted), within the timeout. The
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "rill/base/result.h"
+#include "rill/tests/replication/test_network.h"
 #include "rill/tests/support/temp_dir.h"
 
 namespace rill::test {
@@ -43,7 +47,11 @@ class NatsCluster {
 
   static Result<std::unique_ptr<NatsCluster>> Start(int nodes = 3, std::int64_t timeout_ns = 20'000'000'000);
   // Start's one attempt (Start retries it with fresh ports: see nats_cluster.cpp).
-  static Result<std::unique_ptr<NatsCluster>> StartOnce(int nodes, std::int64_t timeout_ns);
+  static Result<std::unique_ptr<NatsCluster>> StartOnce(int nodes, std::int64_t timeout_ns,
+                                                        const TestNetwork* network = nullptr);
+  // One node per host of `network` (which must outlive the cluster).
+  static Result<std::unique_ptr<NatsCluster>> StartOn(const TestNetwork& network,
+                                                      std::int64_t timeout_ns = 20'000'000'000);
   ~NatsCluster();
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;
@@ -73,6 +81,8 @@ class NatsCluster {
   struct Node {
     int client_port = 0, route_port = 0, monitor_port = 0;
     std::string config, log;
+    std::string host = "127.0.0.1";  // its address; and its network namespace ("" = ours)
+    std::string netns;
     pid_t pid = -1;
     bool paused = false;
   };
