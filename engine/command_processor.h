@@ -265,33 +265,63 @@ class CommandProcessor {
   // An event that ends its aggregate removes it here too, so a later event for the same id
   // starts again at version 1, as it did in the writer.
   Status Replay(const codecs::DecodedEvent& decoded) {
-    const std::uint64_t fingerprint = decoded.command_fingerprint();
-    const std::optional<Event> event = D::FromDecoded(decoded);
-    if (!event) {
+    ReplayItem item;
+    RILL_RETURN_IF_ERROR(PrepareReplay(decoded, &item));
+    return ReplayPrepared(item);
+  }
+
+  // Replay in steps, so that a replayer can look ahead (journal_replay.h): with many
+  // aggregates each event's lookup is a cache miss, and issuing it a few events early overlaps
+  // them. PrepareReplay converts the decoded event into an item that owns its values (valid
+  // after the decoder's next call) and starts fetching its aggregate's index slot;
+  // PrefetchReplayEntry, a few items later (the slot is cached by then), its entry;
+  // ReplayPrepared applies it, in journal order.
+  struct ReplayItem {
+    std::optional<Event> event;
+    std::uint64_t id = 0, version = 0, command_id = 0, fingerprint = 0, position = 0;
+    std::size_t kind = 0;
+  };
+  Status PrepareReplay(const codecs::DecodedEvent& decoded, ReplayItem* item) const {
+    item->event = D::FromDecoded(decoded);
+    if (!item->event) {
       return Status::Corruption("event type " + std::to_string(decoded.event_type()) + " at position " +
                                 std::to_string(decoded.position()) +
                                 " does not belong to this domain: is this the right journal?");
     }
-    const std::uint64_t id = decoded.stream_id();
-    const std::size_t k = KindOfEvent<D>(*event);
+    item->id = decoded.stream_id();
+    item->version = decoded.stream_version();
+    item->command_id = decoded.command_id();
+    item->fingerprint = decoded.command_fingerprint();
+    item->position = decoded.position();
+    item->kind = KindOfEvent<D>(*item->event);
+    WithKind<D>(item->kind, [&](auto kc) { std::get<kc.value>(stores_).Prefetch(item->id); });
+    return Status::OK();
+  }
+  void PrefetchReplayEntry(const ReplayItem& item) const noexcept {
+    WithKind<D>(item.kind, [&](auto kc) { std::get<kc.value>(stores_).PrefetchEntry(item.id); });
+  }
+  Status ReplayPrepared(const ReplayItem& item) {
+    const std::uint64_t id = item.id;
+    const std::size_t k = item.kind;
+    const Event& event = *item.event;
     const Index idx = WithKind<D>(k, [&](auto kc) { return std::get<kc.value>(stores_).FindOrInsert(id); });
     const std::uint64_t version = WithKind<D>(k, [&](auto kc) { return std::get<kc.value>(stores_).version(idx); });
-    if (decoded.stream_version() != version + 1) {
+    if (item.version != version + 1) {
       return Status::Corruption(StreamName<D>(k, id) + " jumps from version " + std::to_string(version) + " to " +
-                                std::to_string(decoded.stream_version()) + " at position " +
-                                std::to_string(decoded.position()) + ": the journal is missing events");
+                                std::to_string(item.version) + " at position " + std::to_string(item.position) +
+                                ": the journal is missing events");
     }
-    Apply(id, idx, decoded.stream_version(), *event);
+    Apply(id, idx, item.version, event);
     if constexpr (kHasEndingEvents<D>) {
-      if (EventEnds<D>(*event)) End(k, id);
+      if (EventEnds<D>(event)) End(k, id);
     }
 
-    if (decoded.command_id() != pending_.command_id) {
+    if (item.command_id != pending_.command_id) {
       FlushPending();
-      pending_ = PendingCommand{decoded.command_id(), fingerprint, id, 0, 0, 0, k};
+      pending_ = PendingCommand{item.command_id, item.fingerprint, id, 0, 0, 0, k};
     }
-    if (id == pending_.stream_id && k == pending_.kind) pending_.stream_version = decoded.stream_version();
-    pending_.position = decoded.position();
+    if (id == pending_.stream_id && k == pending_.kind) pending_.stream_version = item.version;
+    pending_.position = item.position;
     ++pending_.event_count;
     return Status::OK();
   }

@@ -69,44 +69,54 @@ class JournalReplayer {
   JournalReplayer& operator=(const JournalReplayer&) = delete;
 
   // Reads from the reader's current position until its end or a limit. Does not call
-  // FinishReplay (a follower calls Run again); the caller does, once, when done.
+  // FinishReplay (a follower calls Run again); the caller does, once, when done. Every record
+  // read is applied before it returns (also on an error: the state is as of the record before).
   Status Run(journal::JournalReader& reader, const ReplayLimits& limits, ReplayProgress* progress) {
     journal::Record rec;
     std::uint64_t read = 0;
+    std::uint64_t last_read = progress->last_position;  // the reader's side; progress is the applied side
+    bool batch_ended = progress->end_of_batch;
     progress->reached_end = false;
     for (;;) {
-      if (limits.max_records != 0 && read >= limits.max_records && progress->end_of_batch) return Status::OK();
-      if (progress->last_position >= limits.until_position && progress->last_position != 0) {
+      if (limits.max_records != 0 && read >= limits.max_records && batch_ended) return Drain(progress);
+      if (last_read >= limits.until_position && last_read != 0) {
         progress->reached_limit = true;
-        return Status::OK();
+        return Drain(progress);
       }
       const journal::ReadStatus st = reader.Next(&rec);
       if (st == journal::ReadStatus::kEnd) {
         progress->reached_end = true;
-        return Status::OK();
+        return Drain(progress);
       }
-      if (st == journal::ReadStatus::kError) return reader.error();
+      if (st == journal::ReadStatus::kError) return First(Drain(progress), reader.error());
       // Past a limit: not applied. The reader is one record ahead now; callers stop here.
       if (rec.position > limits.until_position || rec.timestamp_ns > limits.until_time_ns) {
         progress->reached_limit = true;
-        return Status::OK();
+        return Drain(progress);
       }
       if (reader.schema_fingerprint() != checked_fingerprint_) {
         const auto blob = reader.schema_blob();
-        RILL_RETURN_IF_ERROR(registry_.CheckJournalSchema(
-            reader.schema_fingerprint(), {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()}));
+        Status s = registry_.CheckJournalSchema(reader.schema_fingerprint(),
+                                                {reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()});
+        if (!s.ok()) return First(Drain(progress), std::move(s));
         checked_fingerprint_ = reader.schema_fingerprint();
       }
       ++read;
-      RILL_RETURN_IF_ERROR(Apply(rec, progress));
-      ++progress->records;
-      progress->last_position = rec.position;
-      progress->last_timestamp_ns = rec.timestamp_ns;
-      progress->end_of_batch = rec.end_of_batch;
+      last_read = rec.position;
+      batch_ended = rec.end_of_batch;
+      if (rec.type == kEventRecordType) [[likely]] {
+        if (Status s = Prepare(rec); !s.ok()) return First(Drain(progress), std::move(s));
+        if (pending_ == kLookahead) RILL_RETURN_IF_ERROR(ApplyOldest(progress));
+      } else {
+        // A digest compares the state after every event before it: those first.
+        RILL_RETURN_IF_ERROR(Drain(progress));
+        RILL_RETURN_IF_ERROR(Apply(rec, progress));
+        Count(progress, rec.position, rec.timestamp_ns, rec.end_of_batch);
+      }
     }
   }
 
-  // One record (already read and schema-checked).
+  // One record (already read and schema-checked), applied at once.
   Status Apply(const journal::Record& rec, ReplayProgress* progress) {
     if (rec.type == kEventRecordType) [[likely]] {
       const codecs::DecodeResult d = decoder_.Decode(
@@ -135,10 +145,64 @@ class JournalReplayer {
   }
 
  private:
+  // The lookahead (CommandProcessor::ReplayItem): an event is decoded and its aggregate's slot
+  // fetched kLookahead events before it is applied, its entry kEntryAhead events before; with
+  // many aggregates that overlaps the cache misses of consecutive lookups.
+  static constexpr std::size_t kLookahead = 16;  // a power of two
+  static constexpr std::size_t kEntryAhead = 6;
+  struct Slot {
+    typename CommandProcessor<D>::ReplayItem item;
+    std::int64_t timestamp_ns = 0;
+    bool end_of_batch = false;
+  };
+
+  static Status First(Status a, Status b) { return a.ok() ? b : a; }
+
+  Status Prepare(const journal::Record& rec) {
+    const codecs::DecodeResult d =
+        decoder_.Decode({reinterpret_cast<const std::uint8_t*>(rec.payload.data()), rec.payload.size()}, rec.position);
+    if (!d.ok()) return d.error().ToStatus(&registry_);
+    Slot& slot = ring_[(next_ + pending_) % kLookahead];
+    RILL_RETURN_IF_ERROR(processor_->PrepareReplay(d.event(), &slot.item));
+    slot.timestamp_ns = rec.timestamp_ns;
+    slot.end_of_batch = rec.end_of_batch;
+    ++pending_;
+    if (pending_ > kEntryAhead)
+      processor_->PrefetchReplayEntry(ring_[(next_ + pending_ - 1 - kEntryAhead) % kLookahead].item);
+    return Status::OK();
+  }
+  // Applies the oldest prepared event. On an error the ones after it are dropped: the state
+  // stays as of the event before (a replay stops at its first error).
+  Status ApplyOldest(ReplayProgress* progress) {
+    Slot& slot = ring_[next_];
+    next_ = (next_ + 1) % kLookahead;
+    --pending_;
+    if (Status s = processor_->ReplayPrepared(slot.item); !s.ok()) {
+      next_ = (next_ + pending_) % kLookahead;
+      pending_ = 0;
+      return s;
+    }
+    ++progress->events;
+    Count(progress, slot.item.position, slot.timestamp_ns, slot.end_of_batch);
+    return Status::OK();
+  }
+  Status Drain(ReplayProgress* progress) {
+    while (pending_ != 0) RILL_RETURN_IF_ERROR(ApplyOldest(progress));
+    return Status::OK();
+  }
+  static void Count(ReplayProgress* progress, std::uint64_t position, std::int64_t timestamp_ns, bool end_of_batch) {
+    ++progress->records;
+    progress->last_position = position;
+    progress->last_timestamp_ns = timestamp_ns;
+    progress->end_of_batch = end_of_batch;
+  }
+
   const codecs::SchemaRegistry& registry_;
   codecs::Decoder decoder_;
   CommandProcessor<D>* processor_;
   std::uint64_t checked_fingerprint_;
+  std::array<Slot, kLookahead> ring_{};
+  std::size_t next_ = 0, pending_ = 0;  // ring_[next_] is the oldest of `pending_` prepared events
 };
 
 }  // namespace rill::engine
