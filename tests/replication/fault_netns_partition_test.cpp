@@ -157,7 +157,7 @@ TEST_CASE("a network partition: the writer's minority side acknowledges nothing,
   CHECK(s.bytes == writer_bytes);
   for (const ReplicatedLoad::Ack& a : load.acks()) CHECK(a.position < s.end_position);
   WARN("partition: " << c.server_name(leader) << " and the writer cut off; the majority elected " << new_leader << " "
-                     << Seconds(elected_at - cut_at) << " s after the cut; " << during
-                     << " acks during the cut, " << beyond << " beyond position " << replicated_at_cut << "; replicated again "
+                     << Seconds(elected_at - cut_at) << " s after the cut; " << during << " acks during the cut, "
+                     << beyond << " beyond position " << replicated_at_cut << "; replicated again "
                      << Seconds(caught_up_at - healed_at) << " s after the heal; " << after_heal << " acks after it");
 }
