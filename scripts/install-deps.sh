@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # build tools
-  make cmake ninja-build g++ pkg-config
+  make cmake ninja-build g++ pkg-config lld
   # libraries (TOOLCHAIN.md has the verified names and CMake targets)
   libboost-dev libmimalloc-dev libflatbuffers-dev flatbuffers-compiler
   libbenchmark-dev catch2 libcli11-dev
