@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "rill/base/json_escape.h"
 #include "rill/bench/e2e/bench_driver.h"
 #include "rill/bench/e2e/latency_histogram.h"
 
@@ -42,7 +43,7 @@ double Ratio(const EngineBenchReport& r, const BaselineResult& b) noexcept;
 void PrintSummary(const EngineBenchReport& r, std::span<const BaselineResult> baselines, std::FILE* out);
 void WriteJson(const EngineBenchReport& r, std::span<const BaselineResult> baselines, std::FILE* out);
 
-std::string JsonEscape(std::string_view s);
+using rill::JsonEscape;  // base/json_escape.h
 // The domain's name as the summary and the JSON show it (config.domain, or "unnamed domain").
 std::string DomainLabel(const BenchConfig& c);
 // "1.23 us", "456 ns", "7.8 ms": for the readable summary.

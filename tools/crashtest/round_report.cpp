@@ -4,25 +4,6 @@
 
 namespace rill::tools::crashtest {
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-namespace {}  // namespace
-
 void PrintRound(std::FILE* out, const Round& r, journal::Durability durability) {
   std::fprintf(out, "round %2d: ", r.number);
   if (r.rep.on) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "rill/base/json_escape.h"
 #include "rill/journal/options.h"
 #include "rill/tools/crashtest/crashtest_command.h"
 #include "rill/tools/crashtest/damage_round.h"
@@ -69,6 +70,6 @@ void PrintRound(std::FILE* out, const Round& r, journal::Durability durability);
 // summary_json: extra top-level members, e.g. a replicated run's "replicated":{...} ("" none).
 void PrintJson(std::FILE* out, const CrashtestOptions& o, std::uint64_t seed, const std::vector<Round>& rounds,
                const std::string& journal, double seconds, bool ok, const std::string& summary_json = "");
-std::string JsonEscape(const std::string& s);
+using rill::JsonEscape;  // base/json_escape.h
 
 }  // namespace rill::tools::crashtest
