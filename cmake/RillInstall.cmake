@@ -17,7 +17,7 @@
 #                                   and rill::replication_status (status_file.h, no libnats)
 include(CMakePackageConfigHelpers)
 
-set(RILL_INSTALLED_PARTS base journal codecs engine engine_asio projections)
+set(RILL_INSTALLED_PARTS base observability journal codecs engine engine_asio projections)
 set(RILL_INSTALLED_TARGETS rill_warnings)
 foreach(part IN LISTS RILL_INSTALLED_PARTS)
   list(APPEND RILL_INSTALLED_TARGETS rill_${part})
@@ -36,7 +36,7 @@ install(TARGETS rill_domaingen EXPORT rillTargets RUNTIME DESTINATION ${CMAKE_IN
 # Headers keep their in-tree paths: "rill/journal/journal_writer.h" and so on.
 # The library's folders only: the examples are domains like a user's, not part of the package,
 # and the fuzz fixtures are tests.
-foreach(dir base journal codecs engine projections)
+foreach(dir base observability journal codecs engine projections)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill/${dir}
           FILES_MATCHING PATTERN "*.h" PATTERN "fuzz" EXCLUDE)
 endforeach()
@@ -60,7 +60,8 @@ endif()
 # for them needs none of their dependencies (libpq).
 if(TARGET rill_tools)
   set(RILL_TOOLS_TARGETS rill_tools rill_tools_inspect rill_tools_recover rill_tools_replay rill_tools_demo
-                         rill_tools_bench rill_tools_crashtest rill_tools_follow rill_bench_e2e rill_bench_baselines)
+                         rill_tools_bench rill_tools_crashtest rill_tools_follow rill_tools_top rill_bench_e2e
+                         rill_bench_baselines)
   install(TARGETS ${RILL_TOOLS_TARGETS} EXPORT rillToolsTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
           INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -83,7 +84,7 @@ install(FILES ${PROJECT_BINARY_DIR}/rillConfig.cmake ${PROJECT_BINARY_DIR}/rillC
 
 # pkg-config: link order runs from the top layer down to base.
 set(RILL_PC_LIBS "")
-foreach(part projections engine codecs journal base)
+foreach(part projections engine codecs journal observability base)
   string(APPEND RILL_PC_LIBS " -lrill_${part}")
 endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/rill.pc.in ${PROJECT_BINARY_DIR}/rill.pc @ONLY)
