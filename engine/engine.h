@@ -68,6 +68,7 @@
 #include "rill/engine/command_slot.h"
 #include "rill/engine/completion.h"
 #include "rill/engine/domain.h"
+#include "rill/engine/engine_counters.h"
 #include "rill/engine/engine_options.h"
 #include "rill/engine/event_registry.h"
 #include "rill/engine/pending_ack_queue.h"
@@ -250,6 +251,9 @@ class Engine {
   const codecs::SchemaRegistry& registry() const noexcept { return registry_; }
   // How many submissions found the ring full.
   std::uint64_t ring_full_count() const noexcept { return ring_->full_count(); }
+  // The counters file (null when EngineOptions::counters is off): projector threads and a
+  // replicator of this process register their metrics in it.
+  observability::CountersFile* counters_file() noexcept { return counters_ ? &counters_->file() : nullptr; }
 
   // fn(id, version, const State&) for every aggregate (ForEachAggregate<K> for kind K of a
   // domain with several kinds). Aggregates belong to the writer, so only after Stop(), and only
@@ -345,6 +349,7 @@ class Engine {
   static std::int64_t NowNs() noexcept;
   static std::int64_t SteadyNs() noexcept;
   void HandleBatch(std::int64_t first, std::int64_t last);
+  void PublishCounters(const BatchTiming& timing, std::int64_t timestamp);
   CommandOutcome Decide(const Slot& slot, std::int64_t timestamp);
   void AppendDigest();
   void CommitOpenBatch(std::int64_t timestamp);
@@ -377,6 +382,7 @@ class Engine {
   const std::uint64_t build_id_ = SnapshotBuildId<D>(options_.snapshot.domain_version);
   std::optional<FoundSnapshot> snapshot_start_;  // Recover -> Start: the snapshotter's first state
   std::unique_ptr<Snapshotter<D>> snapshotter_;  // when options_.snapshot.enabled
+  std::unique_ptr<EngineCounters> counters_;     // when options_.counters; published by the writer
   RecoveryInfo recovery_;
   std::thread writer_;
   std::mutex stop_mu_;

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/command_processor.h"
@@ -67,6 +68,11 @@ struct EngineOptions {
   // At Stop, how long pending kReplicated acknowledgements may still wait for the replicator
   // before they are answered kReplicationUnavailable ("journaled, not confirmed replicated").
   std::int64_t replication_stop_wait_ns = 2'000'000'000;
+  // Live counters in `<journal directory>/counters` (observability/README.md) for `rill top`
+  // and `rill metrics` in other processes: commands by result and reason, batches, the ring,
+  // positions. Costs a few stores per writer batch. `counters_program` names this process there.
+  bool counters = true;
+  std::string counters_program = "rill";
 };
 
 }  // namespace rill::engine

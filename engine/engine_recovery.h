@@ -58,6 +58,12 @@ inline Result<std::unique_ptr<Engine<D>>> Engine<D>::OpenWith(const EngineOption
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Engine> engine(new Engine(options, std::move(registry).value()));
   if (Status s = engine->Recover(hot); !s.ok()) return s;
+  if (options.counters) {  // after recovery: the journal directory exists and this process holds its LOCK
+    Result<std::unique_ptr<EngineCounters>> c =
+        EngineCounters::Create(options.journal.directory, options.counters_program, engine->ring_->capacity());
+    if (!c.ok()) return c.status();
+    engine->counters_ = std::move(*c);
+  }
   const auto t1 = std::chrono::steady_clock::now();
   engine->Start();
   const auto t2 = std::chrono::steady_clock::now();

@@ -118,8 +118,9 @@ template <typename D>
 inline void Engine<D>::HandleBatch(std::int64_t first, std::int64_t last) {
   const std::int64_t timestamp = NowNs();  // one per batch, recorded in every envelope
   const bool timed = static_cast<bool>(options_.on_batch);
+  EngineCounters* const counters = counters_.get();
   BatchTiming timing;
-  if (timed) timing.dequeued_ns = SteadyNs();
+  if (timed || counters != nullptr) timing.dequeued_ns = SteadyNs();
   batch_pending_.clear();
   if (replication_ != nullptr) RefreshReplicationGate();
   for (std::int64_t s = first; s <= last; ++s) {
@@ -140,15 +141,18 @@ inline void Engine<D>::HandleBatch(std::int64_t first, std::int64_t last) {
     if (slot.ack == AckLevel::kApplied && slot.view == nullptr) [[unlikely]] {
       slot.target.Deliver(CommandOutcome::Rejected(
           Rejection(RejectCode::kInvalidCommand, 0, "AckLevel::kApplied needs a view: submit with an AppliedView&")));
+      if (counters != nullptr) counters->Count(RejectCode::kInvalidCommand);
       continue;
     }
     if ((slot.ack == AckLevel::kReplicated || slot.ack == AckLevel::kReplicatedDurable) && replication_ == nullptr)
         [[unlikely]] {
       slot.target.Deliver(CommandOutcome::Rejected(Rejection(
           RejectCode::kInvalidCommand, 0, "AckLevel::kReplicated needs a replicator: set EngineOptions::replication")));
+      if (counters != nullptr) counters->Count(RejectCode::kInvalidCommand);
       continue;
     }
     CommandOutcome outcome = Decide(slot, timestamp);
+    if (counters != nullptr) counters->Count(outcome.rejection().code);
     if (!outcome.accepted() || slot.ack == AckLevel::kAccepted) {
       slot.target.Deliver(outcome);  // rejections changed nothing: true at once
     } else {
@@ -159,11 +163,27 @@ inline void Engine<D>::HandleBatch(std::int64_t first, std::int64_t last) {
   if (digest_interval_ != 0 && commands_since_digest_ >= digest_interval_ && batch_open_) [[unlikely]]
     AppendDigest();
   if (batch_open_) CommitOpenBatch(timestamp);
-  if (timed) {
-    timing.committed_ns = SteadyNs();
-    options_.on_batch(timing);
-  }
+  if (timed || counters != nullptr) timing.committed_ns = SteadyNs();
+  if (timed) options_.on_batch(timing);
   CompleteCommitted();
+  if (counters != nullptr) PublishCounters(timing, timestamp);
+}
+
+// After the batch's acknowledgements: what is waiting now is what an operator wants to see.
+template <typename D>
+inline void Engine<D>::PublishCounters(const BatchTiming& timing, std::int64_t timestamp) {
+  BatchCounts b;
+  b.commands = timing.commands;
+  b.dequeued_ns = timing.dequeued_ns;
+  b.committed_ns = timing.committed_ns;
+  b.now_ns = timestamp;
+  b.committed_position = journal_->committed_position();
+  b.durable_position = durable_position();
+  b.ring_full = ring_->full_count();
+  b.durable_waiting = durable_.size();
+  b.replicated_waiting = replicated_.size();
+  b.failed = failed_local_;
+  counters_->Publish(b);
 }
 
 template <typename D>

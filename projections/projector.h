@@ -123,6 +123,7 @@ class Projector {
   bool local_halted_ = false;
   bool dirty_ = false;  // applied (or passed) an event since the last publish
   std::uint64_t events_since_checkpoint_ = 0;
+  std::uint64_t local_events_ = 0;  // applied since Start (the counters file's events_total)
   std::int64_t last_checkpoint_ns_ = 0;
   // Read by lag(): relaxed, informational.
   std::atomic<std::int64_t> last_batch_ts_{0};

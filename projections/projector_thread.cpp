@@ -190,6 +190,15 @@ Status ProjectorThread::Start() {
   }
   consistent_position_.store(start, std::memory_order_relaxed);
   committed_seen_.store(reader_->committed_position(), std::memory_order_relaxed);
+  if (options_.counters != nullptr) {
+    counters_.clear();
+    for (auto& p : projectors_) {
+      Result<ProjectorCounters> c = ProjectorCounters::Register(*options_.counters, p->name());
+      if (!c.ok()) return c.status().WithContext("projector thread '" + options_.name + "': counters");
+      counters_.push_back(*c);
+    }
+    PublishCounters();
+  }
 
   std::promise<Status> pinned;
   std::future<Status> pin_result = pinned.get_future();
@@ -240,6 +249,25 @@ void ProjectorThread::EndBatch(std::uint64_t position, std::int64_t timestamp_ns
     if (!p->local_halted_) p->PublishBatch(p->local_applied_, timestamp_ns);
   }
   committed_seen_.store(reader_->committed_position(), std::memory_order_relaxed);  // relaxed: lag only
+  if (!counters_.empty()) PublishCounters();
+}
+
+void ProjectorThread::PublishCounters() {
+  const std::uint64_t committed = committed_seen_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < counters_.size(); ++i) {
+    Projector& p = *projectors_[i];
+    ProjectorSample s;
+    s.applied_position = p.local_applied_;
+    s.committed_position = committed;
+    s.events = p.local_events_;
+    s.applied_timestamp_ns = p.last_batch_ts_.load(std::memory_order_relaxed);
+    s.state = p.local_halted_ ? ProjectorState::kHalted
+                              : (rebuilding_ == &p ? ProjectorState::kRebuilding : ProjectorState::kRunning);
+    s.skipped = p.skipped_.load(std::memory_order_relaxed);
+    // No lock: only this thread adds to parked_ (Fail), other threads read it under mu_.
+    s.parked = p.parked_.size();
+    counters_[i].Publish(s);
+  }
 }
 
 void ProjectorThread::ProcessRecord(const journal::Record& rec) {
@@ -272,6 +300,7 @@ void ProjectorThread::ProcessRecord(const journal::Record& rec) {
     p.local_applied_ = rec.position;
     p.local_ts_ = rec.timestamp_ns;
     ++p.events_since_checkpoint_;
+    ++p.local_events_;
   }
 }
 
@@ -312,6 +341,7 @@ void ProjectorThread::Run() {
       journal_failed = true;
     }
     committed_seen_.store(reader_->committed_position(), std::memory_order_relaxed);
+    if (!counters_.empty()) PublishCounters();  // idle or halted: the lag still moves
     MaybeCheckpoint(false);
     if (rebuilding_ || rebuild_signal_.load(std::memory_order_relaxed)) {
       if (RebuildStep()) continue;  // the shadow catches up without sleeping

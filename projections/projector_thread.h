@@ -33,6 +33,7 @@
 #include "rill/journal/journal_reader.h"
 #include "rill/projections/checkpoint.h"
 #include "rill/projections/projector.h"
+#include "rill/projections/projector_counters.h"
 #include "rill/projections/seqlock.h"
 
 namespace rill::projections {
@@ -55,6 +56,9 @@ struct ProjectorThreadOptions {
   std::int64_t checkpoint_min_interval_ns = 1'000'000'000;
   int keep_checkpoints = 2;
   std::uint64_t schema_fingerprint = 0;  // 0: registry->fingerprint()
+  // Live counters (observability/): each read model's position, lag, events and state, in the
+  // engine's counters file (Engine::counters_file()). Null: none. REQUIRES: outlives the thread.
+  observability::CountersFile* counters = nullptr;
   // Warnings (pinning fallback, skipped checkpoints); default: stderr.
   std::function<void(const std::string&)> warn;
 };
@@ -121,6 +125,7 @@ class ProjectorThread {
   void MaybeCheckpoint(bool force);
   bool RebuildStep();  // true when it made progress
   void HaltAll(std::uint64_t position, const std::string& why);
+  void PublishCounters();
   void Warn(const std::string& msg) const;
 
   ProjectorThreadOptions options_;
@@ -128,6 +133,7 @@ class ProjectorThread {
   std::unique_ptr<codecs::Decoder> decoder_;
   std::vector<std::unique_ptr<Projector>> projectors_;
   std::unique_ptr<CheckpointWriter> checkpoints_;
+  std::vector<ProjectorCounters> counters_;  // parallel to projectors_ when options_.counters is set
   std::thread thread_;
   Status pin_status_;
   std::atomic<bool> pinned_{false};

@@ -74,6 +74,9 @@ struct BenchConfig {
   // Projectors decode with DecodeTrusted: safe because the bench always journals into a fresh
   // directory that only this process's engine wrote (codecs/decoder.h).
   bool projector_verify = false;
+  // The engine's counters file (EngineOptions::counters) and the projectors' counters in it:
+  // off to measure what they cost (rill bench --counters off).
+  bool counters = true;
   // Replication (replication/): NATS URLs to ship the journal to ("": none), the stream's
   // replicas, and the replicator the tool started for the run (tools/bench), which the
   // engine acknowledges kReplicated against.

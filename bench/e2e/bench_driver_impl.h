@@ -76,7 +76,9 @@ Result<EngineBenchReport> RunEngineBench(const BenchConfig& c, std::FILE* progre
   std::vector<std::unique_ptr<projections::ProjectorThread>> projectors;
   const projections::TypedProjector<tools::StateMirror<Domain>>* mirror = nullptr;  // projector 0's, if default
   for (int i = 0; i < c.projectors; ++i) {
-    auto t = projections::ProjectorThread::Create(driver::ProjectorThreadOptionsFor(c, i, &eng->registry(), &report));
+    projections::ProjectorThreadOptions po = driver::ProjectorThreadOptionsFor(c, i, &eng->registry(), &report);
+    po.counters = eng->counters_file();  // null with --counters off
+    auto t = projections::ProjectorThread::Create(std::move(po));
     if (!t.ok()) return t.status().WithContext("rill bench: projector");
     projections::ProjectorOptions opts =
         i == 0 ? driver::FirstProjectorHooks(&view, r) : projections::ProjectorOptions{};

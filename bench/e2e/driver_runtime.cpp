@@ -113,6 +113,8 @@ engine::EngineOptions EngineOptionsFor(const BenchConfig& c, std::size_t expecte
   eo.replication = c.replication;
   eo.processor.expected_aggregates = expected_aggregates;
   eo.log_to_stderr = true;
+  eo.counters = c.counters;
+  eo.counters_program = "rill bench";
   const bool marks = c.projectors > 0;
   eo.on_batch = [r = run, marks](const engine::BatchTiming& t) {
     WriterSide& w = r->writer;

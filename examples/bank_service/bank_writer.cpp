@@ -11,6 +11,7 @@ engine::EngineOptions BankEngineOptions(const WriterOptions& options) {
   eo.ring_size = options.ring_size;
   eo.log_to_stderr = options.log_to_stderr;
   eo.replication = options.replication;
+  eo.counters_program = "rill-bank-service";  // DIR/counters: rill top, rill metrics
   return eo;
 }
 
@@ -28,6 +29,7 @@ Result<std::shared_ptr<BankWriter>> BankWriter::Open(const WriterOptions& option
   po.registry = &w->engine_->registry();
   po.cpu = options.projector_cpu;
   po.checkpoint_directory = options.checkpoint_directory;
+  po.counters = w->engine_->counters_file();
   Result<std::unique_ptr<projections::ProjectorThread>> created = projections::ProjectorThread::Create(std::move(po));
   if (!created.ok()) return created.status().WithContext("bank service: creating the projector");
   w->projector_ = std::move(created).value();

@@ -67,6 +67,7 @@ std::string ToConfig(const BenchOptions& o, bench::BenchConfig* c) {
   c->projectors = o.projectors;
   c->ring_size = o.ring_size;
   c->max_batch = o.max_batch;
+  c->counters = o.counters == "on";
   c->seconds = o.seconds;
   c->keep = o.keep;
   c->inflight = o.inflight;

@@ -34,8 +34,9 @@ struct BenchOptions {
   std::string durability = "none";  // none | batch | interval
   int projectors = 1;
   std::size_t ring_size = 16384;
-  std::size_t max_batch = 0;  // 0: a quarter of the ring
-  std::string pin;            // CPU list: writer, producers, projectors take them in turn
+  std::size_t max_batch = 0;    // 0: a quarter of the ring
+  std::string counters = "on";  // on | off: the counters file (rill top), to measure its cost
+  std::string pin;              // CPU list: writer, producers, projectors take them in turn
   double seconds = 3.0;
   std::string ack = "journaled";  // accepted | journaled | durable | applied | replicated | replicated+durable
   std::string dir;                // journal directory; empty: a temporary one

@@ -1,0 +1,93 @@
+#include "rill/engine/engine_counters.h"
+
+namespace rill::engine {
+
+namespace {
+
+// Prometheus label values for the rejection reasons (snake_case, stable: dashboards use them).
+constexpr std::array<const char*, EngineCounters::kCodes> kReasonLabel = {
+    "",  // kNone: not a rejection
+    "rule_violated",
+    "not_found",
+    "already_exists",
+    "concurrency_conflict",
+    "duplicate_command_mismatch",
+    "journal_unavailable",
+    "shutdown",
+    "invalid_command",
+    "internal_error",
+    "view_unavailable",
+    "replication_unavailable",
+};
+static_assert(kReasonLabel.size() == EngineCounters::kCodes, "a label per RejectCode");
+
+}  // namespace
+
+Result<std::unique_ptr<EngineCounters>> EngineCounters::Create(const std::string& journal_directory,
+                                                               std::string_view program, std::int64_t ring_capacity) {
+  Result<std::unique_ptr<observability::CountersFile>> file =
+      observability::CountersFile::Create(journal_directory, program);
+  if (!file.ok()) return file.status();
+  std::unique_ptr<EngineCounters> c(new EngineCounters(std::move(*file)));
+  RILL_RETURN_IF_ERROR(c->Register(ring_capacity));
+  return c;
+}
+
+Status EngineCounters::Register(std::int64_t ring_capacity) {
+  observability::CountersFile& f = *file_;
+#define RILL_ASSIGN(lhs, expr)      \
+  do {                              \
+    auto r = (expr);                \
+    if (!r.ok()) return r.status(); \
+    lhs = *r;                       \
+  } while (0)
+  RILL_ASSIGN(by_code_[0],
+              f.AddCounter("rill_commands_total", "result=\"accepted\"", "commands the writer decided, by result"));
+  RILL_ASSIGN(rejected_,
+              f.AddCounter("rill_commands_total", "result=\"rejected\"", "commands the writer decided, by result"));
+  for (std::size_t code = 1; code < kCodes; ++code) {
+    std::string labels = "reason=\"";
+    labels.append(kReasonLabel[code]).append("\"");
+    RILL_ASSIGN(by_code_[code], f.AddCounter("rill_rejections_total", labels, "rejected commands, by reason"));
+  }
+  RILL_ASSIGN(batches_, f.AddCounter("rill_batches_total", "", "writer batches (one journal commit each)"));
+  RILL_ASSIGN(batch_commands_, f.AddHistogram("rill_batch_commands", "", "commands per writer batch", "", 1.0));
+  RILL_ASSIGN(batch_duration_, f.AddHistogram("rill_batch_duration_seconds", "",
+                                              "a batch from the ring to its journal commit", "seconds", 1e-9));
+  observability::Gauge capacity;
+  RILL_ASSIGN(capacity, f.AddGauge("rill_ring_capacity", "", "command ring slots", "commands"));
+  capacity.Set(static_cast<std::uint64_t>(ring_capacity));
+  RILL_ASSIGN(ring_full_, f.AddCounter("rill_ring_full_total", "", "submissions that found the ring full"));
+  RILL_ASSIGN(committed_, f.AddGauge("rill_journal_committed_position", "", "last committed journal position"));
+  RILL_ASSIGN(durable_, f.AddGauge("rill_journal_durable_position", "", "last journal position known durable"));
+  RILL_ASSIGN(durable_waiting_,
+              f.AddGauge("rill_acks_waiting", "level=\"durable\"", "acknowledgements waiting, by ack level"));
+  RILL_ASSIGN(replicated_waiting_,
+              f.AddGauge("rill_acks_waiting", "level=\"replicated\"", "acknowledgements waiting, by ack level"));
+  RILL_ASSIGN(failed_, f.AddGauge("rill_engine_failed", "", "1 when the journal failed and commands are refused"));
+#undef RILL_ASSIGN
+  return Status::OK();
+}
+
+void EngineCounters::Publish(const BatchCounts& b) noexcept {
+  std::uint64_t rejected = 0;
+  for (std::size_t code = 0; code < kCodes; ++code) {
+    if (outcomes_[code] == 0) continue;
+    by_code_[code].Add(outcomes_[code]);
+    if (code != 0) rejected += outcomes_[code];
+    outcomes_[code] = 0;
+  }
+  if (rejected != 0) rejected_.Add(rejected);
+  batches_.Add(1);
+  batch_commands_.Record(b.commands);
+  batch_duration_.Record(static_cast<std::uint64_t>(b.committed_ns - b.dequeued_ns));
+  ring_full_.Set(b.ring_full);
+  committed_.Set(b.committed_position);
+  durable_.Set(b.durable_position);
+  durable_waiting_.Set(b.durable_waiting);
+  replicated_waiting_.Set(b.replicated_waiting);
+  failed_.Set(b.failed ? 1 : 0);
+  file_->Heartbeat(b.now_ns);
+}
+
+}  // namespace rill::engine
