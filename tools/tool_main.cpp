@@ -26,6 +26,7 @@
 #include "rill/tools/inspect/inspect_stats.h"
 #include "rill/tools/inspect/inspect_verify.h"
 #include "rill/tools/recover/recover_command.h"
+#include "rill/tools/top/top_command.h"
 
 namespace rill::tools {
 namespace {
@@ -339,6 +340,9 @@ void AddBench(CLI::App& app, const Domains& domains, BenchOptions& o, int* exit_
   b->add_option("--ring-size", o.ring_size, "Command ring slots (a power of two)")->transform(Whole(2, 1 << 30));
   b->add_option("--max-batch", o.max_batch, "Most commands per writer batch (0 = a quarter of the ring)")
       ->transform(Whole(0, 1 << 30));
+  b->add_option("--counters", o.counters, "The engine's counters file for rill top (off: measure what it costs)")
+      ->check(OneOf({"on", "off"}))
+      ->capture_default_str();
   b->add_option("--pin", o.pin, "CPUs to pin to, e.g. 0,1: the writer, then producers, then projectors take turns")
       ->check(NonEmpty("a CPU list such as 0,1 or 0-3, or omit --pin"));
   b->add_option("--seconds", o.seconds, "Duration of the measured part")->check(Decimal(0.01, 3600.0, "seconds"));
@@ -391,6 +395,26 @@ void AddRecover(CLI::App& app, RecoverOptions& o, int* exit_code) {
              "\nExit codes here: 0 nothing to do, or salvaged; 1 damaged (dry run) or salvage cannot help;\n"
              "2 usage error; 3 cannot read the input, or a writer holds the journal."));
   r->callback([&o, exit_code] { *exit_code = RunRecover(o, stdout, stderr); });
+}
+
+void AddTop(CLI::App& app, TopOptions& o, int* exit_code) {
+  auto* t = app.add_subcommand(
+      "top", "Watch a running rill process from outside: commands/s, rejections, batches, the journal, projector lag");
+  t->add_option("DIR", o.dir, "Journal directory (its writer keeps DIR/counters)")
+      ->required()
+      ->check(NonEmpty("the journal's directory"));
+  t->add_flag("--once", o.once, "One reading over --interval, then exit");
+  t->add_flag("--json", o.json, "One JSON object per reading instead of the screen");
+  t->add_option("--interval", o.interval_s, "Seconds between readings (the rates' window)")
+      ->check(Decimal(0.05, 3600, "seconds"))
+      ->capture_default_str();
+  t->add_option("--iterations", o.iterations, "Stop after this many readings (default: until Ctrl-C)")
+      ->check(CLI::Range(1, 1'000'000'000));
+  t->footer(
+      Footer("rill top /var/lib/bank/journal\n  rill top /var/lib/bank/journal --once --json\n"
+             "\nExit codes here: 0 the process runs; 1 it is gone (its last values, marked STALE);\n"
+             "2 usage error; 3 no counters file in DIR, or one this rill cannot read."));
+  t->callback([&o, exit_code] { *exit_code = RunTop(o, stdout, stderr); });
 }
 
 void AddReplay(CLI::App& app, const Domains& domains, ReplayOptions& o, int* exit_code) {
@@ -547,6 +571,8 @@ int RunToolMain(int argc, char** argv, const char* program, std::vector<std::uni
   AddRecover(app, *recover_options, &exit_code);
   auto follow_options = std::make_unique<FollowOptions>();
   AddFollow(app, *follow_options, &exit_code);
+  auto top_options = std::make_unique<TopOptions>();
+  AddTop(app, *top_options, &exit_code);
 
   try {
     app.parse(argc, argv);
