@@ -60,7 +60,7 @@ endif()
 # for them needs none of their dependencies (libpq).
 if(TARGET rill_tools)
   set(RILL_TOOLS_TARGETS rill_tools rill_tools_inspect rill_tools_recover rill_tools_replay rill_tools_demo
-                         rill_tools_bench rill_tools_crashtest rill_tools_follow rill_tools_top rill_bench_e2e
+                         rill_tools_bench rill_tools_crashtest rill_tools_follow rill_tools_top rill_tools_metrics rill_bench_e2e
                          rill_bench_baselines)
   install(TARGETS ${RILL_TOOLS_TARGETS} EXPORT rillToolsTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -17,6 +17,9 @@ packages=(
   # replication (replication/): NATS JetStream, the C client and a server for the tests'
   # throwaway 3-node cluster (scripts/nats-throwaway.sh)
   nats-server libnats-dev
+  # observability (observability/): rill top's terminal test, and a real Prometheus that scrapes
+  # rill metrics in its test (started on 127.0.0.1 with a throwaway config, stopped by pid)
+  tmux prometheus
 )
 
 missing=()

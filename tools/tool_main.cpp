@@ -25,6 +25,7 @@
 #include "rill/tools/inspect/inspect_info.h"
 #include "rill/tools/inspect/inspect_stats.h"
 #include "rill/tools/inspect/inspect_verify.h"
+#include "rill/tools/metrics/metrics_command.h"
 #include "rill/tools/recover/recover_command.h"
 #include "rill/tools/top/top_command.h"
 
@@ -417,6 +418,24 @@ void AddTop(CLI::App& app, TopOptions& o, int* exit_code) {
   t->callback([&o, exit_code] { *exit_code = RunTop(o, stdout, stderr); });
 }
 
+void AddMetrics(CLI::App& app, MetricsOptions& o, int* exit_code) {
+  auto* m = app.add_subcommand(
+      "metrics", "Serve a running rill process's counters to Prometheus (text format over HTTP, at /metrics)");
+  m->add_option("DIR", o.dir, "Journal directory (its writer keeps DIR/counters)")
+      ->required()
+      ->check(NonEmpty("the journal's directory"));
+  m->add_option("--listen", o.listen, "host:port to serve on; port 0 picks a free one")
+      ->check(NonEmpty("host:port, e.g. 127.0.0.1:9464"))
+      ->capture_default_str();
+  m->add_option("--seconds", o.seconds, "Stop after this many seconds (default: until SIGINT/SIGTERM)")
+      ->check(Decimal(0.1, 1e9, "seconds"));
+  m->footer(
+      Footer("rill metrics /var/lib/bank/journal --listen 127.0.0.1:9464\n"
+             "\nExit codes here: 0 stopped (signal, --seconds); 2 usage error; 3 no counters file in DIR\n"
+             "(or one this rill cannot read), or the address cannot be bound (in use, no permission)."));
+  m->callback([&o, exit_code] { *exit_code = RunMetrics(o, stdout, stderr); });
+}
+
 void AddReplay(CLI::App& app, const Domains& domains, ReplayOptions& o, int* exit_code) {
   auto* replay = app.add_subcommand(
       "replay", "Rebuild the aggregate state from a journal (as of its end, a position or a time) and summarize it");
@@ -573,6 +592,8 @@ int RunToolMain(int argc, char** argv, const char* program, std::vector<std::uni
   AddFollow(app, *follow_options, &exit_code);
   auto top_options = std::make_unique<TopOptions>();
   AddTop(app, *top_options, &exit_code);
+  auto metrics_options = std::make_unique<MetricsOptions>();
+  AddMetrics(app, *metrics_options, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "rill/replication/nats_client.h"
+#include "rill/tests/support/child_process.h"
 
 extern char** environ;
 
@@ -25,25 +26,6 @@ namespace rill::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A port nobody listens on right now: the kernel's pick for port 0. Another process could take
-// it before the node binds it; the node then fails to start and Start reports its log.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof(a);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 bool Accepts(const std::string& host, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -108,9 +90,9 @@ Result<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(int nodes, std::int6
     c->nodes_[static_cast<std::size_t>(i)].netns = network->namespace_name(i);
   }
   for (auto& n : c->nodes_) {
-    n.client_port = FreePort();
-    n.route_port = FreePort();
-    n.monitor_port = FreePort();
+    n.client_port = rill::test::FreeLoopbackPort();
+    n.route_port = rill::test::FreeLoopbackPort();
+    n.monitor_port = rill::test::FreeLoopbackPort();
     if (n.client_port == 0 || n.route_port == 0 || n.monitor_port == 0) return Status::IOError("no free port");
   }
   std::string routes;
@@ -173,27 +155,11 @@ Status NatsCluster::Spawn(int i) {
   std::vector<std::string> args;
   if (!n.netns.empty()) args = {TestNetwork::IpBinary(), "netns", "exec", n.netns};
   args.insert(args.end(), {bin, "-c", n.config});
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  // fork+exec rather than posix_spawn: the child asks for SIGKILL when this process dies, so a
-  // test that crashes or is killed by ctest's timeout leaves no nodes behind. Only async-signal-
-  // safe calls between fork and exec; everything is prepared above.
-  const pid_t parent = ::getpid();
-  const int log_fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return Status::FromErrno("open " + n.log, errno);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::execve(argv[0], argv.data(), environ);
-    ::_exit(127);
-  }
-  const int fork_errno = errno;
-  ::close(log_fd);
-  if (pid < 0) return Status::FromErrno("fork for " + args[0], fork_errno);
+  // fork+exec (support/child_process.h): the child asks for SIGKILL when this process dies, so a
+  // test that crashes or is killed by ctest's timeout leaves no nodes behind.
+  std::string why;
+  const pid_t pid = rill::test::SpawnWithLog(args, n.log, &why);
+  if (pid < 0) return Status::IOError(why);
   n.pid = pid;
   n.paused = false;
   // Bounded wait for the client port: a node that cannot bind exits, and its log says why.
