@@ -142,3 +142,68 @@ TEST_CASE("cli: rill top without a counters file exits 3, a bad flag 2", "[tools
 }
 
 }  // namespace
+
+namespace {
+
+// `tmux -L <socket> <args>` (a private tmux server per test); its stdout, and the exit code.
+Output Tmux(const TempDir& tmp, const std::string& socket, const std::string& args) {
+  return RunBinary(tmp, "tmux", "-L " + socket + " " + args);
+}
+
+std::uint64_t CommittedOnScreen(const std::string& screen) {
+  const std::size_t at = screen.find("committed ");
+  if (at == std::string::npos) return 0;
+  std::string digits;
+  for (std::size_t i = at + 10;
+       i < screen.size() && (std::isdigit(static_cast<unsigned char>(screen[i])) || screen[i] == ','); ++i)
+    if (screen[i] != ',') digits += screen[i];
+  return digits.empty() ? 0 : std::stoull(digits);
+}
+
+}  // namespace
+
+TEST_CASE("rill top in a real terminal (tmux): the screen redraws and its numbers move", "[tools][top][tmux]") {
+  TempDir tmp;
+  if (std::system("command -v tmux >/dev/null 2>&1") != 0) {
+    WARN("skipped: tmux is not installed (scripts/install-deps.sh installs it)");
+    return;
+  }
+  rill::engine::EngineOptions o;
+  o.journal.directory = tmp.Sub("j");
+  o.journal.segment_size = 1u << 20;
+  o.log_to_stderr = false;
+  auto e = rill::engine::Engine<rill::examples::bank::BankDomain>::Open(o);
+  REQUIRE(e.ok());
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    std::uint64_t id = 0;
+    (*e)->execute(rill::examples::bank::OpenAccount{.account = 1, .owner = 1, .currency = 978}, {.command_id = ++id});
+    while (!stop.load(std::memory_order_relaxed)) {
+      (*e)->execute(rill::examples::bank::Deposit{.account = 1, .amount = 1}, {.command_id = ++id});
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  const std::string socket = "rill-top-test-" + std::to_string(::getpid());
+  const Output started = Tmux(
+      tmp, socket,
+      "new-session -d -s top -x 132 -y 40 '" + std::string(RILL_BIN) + " top " + tmp.Sub("j") + " --interval 0.3'");
+  REQUIRE(started.exit == 0);
+  auto capture = [&] { return Tmux(tmp, socket, "capture-pane -p -t top").out; };
+  std::string first;
+  for (int i = 0; i < 100 && CommittedOnScreen(first) == 0; ++i) {  // the first reading takes --interval
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    first = capture();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  const std::string second = capture();
+  stop.store(true);
+  load.join();
+  Tmux(tmp, socket, "kill-server");
+  INFO("first screen:\n" << first << "\nsecond screen:\n" << second);
+  CHECK(first.rfind("rill top  " + tmp.Sub("j"), 0) == 0);  // redrawn at the top, not scrolled
+  CHECK(second.rfind("rill top  " + tmp.Sub("j"), 0) == 0);
+  CHECK(second.find("running") != std::string::npos);
+  CHECK(CommittedOnScreen(first) > 0);
+  CHECK(CommittedOnScreen(second) > CommittedOnScreen(first));
+  CHECK(second.find("commands/s") != std::string::npos);
+}
