@@ -18,7 +18,7 @@
 
 namespace rill::engine {
 
-// One ring slot: 16 (meta) + the command + 16 (target) + 24 bytes. Bank: 88 bytes.
+// One ring slot: 16 (meta) + the command + 16 (target) + 32 bytes. Bank: 96 bytes.
 template <typename D>
 struct CommandSlot {
   CommandMeta meta;
@@ -28,6 +28,9 @@ struct CommandSlot {
   // never reached are the commands to answer with kShutdown.
   std::int64_t sequence = -1;
   AppliedView* view = nullptr;  // kApplied: the read model to wait for
+  // steady_clock nanoseconds at submit when the engine keeps counters (the acknowledgement
+  // latency histograms, engine_counters.h); 0 otherwise.
+  std::int64_t submitted_ns = 0;
   AckLevel ack = AckLevel::kJournaled;
   // A wake-up from the journal's syncer (durable position moved), not a command; the durable
   // position it reports travels in meta.expected_version.

@@ -24,16 +24,17 @@ static_assert(kReasonLabel.size() == EngineCounters::kCodes, "a label per Reject
 }  // namespace
 
 Result<std::unique_ptr<EngineCounters>> EngineCounters::Create(const std::string& journal_directory,
-                                                               std::string_view program, std::int64_t ring_capacity) {
+                                                               std::string_view program, std::int64_t ring_capacity,
+                                                               bool replication) {
   Result<std::unique_ptr<observability::CountersFile>> file =
       observability::CountersFile::Create(journal_directory, program);
   if (!file.ok()) return file.status();
   std::unique_ptr<EngineCounters> c(new EngineCounters(std::move(*file)));
-  RILL_RETURN_IF_ERROR(c->Register(ring_capacity));
+  RILL_RETURN_IF_ERROR(c->Register(ring_capacity, replication));
   return c;
 }
 
-Status EngineCounters::Register(std::int64_t ring_capacity) {
+Status EngineCounters::Register(std::int64_t ring_capacity, bool replication) {
   observability::CountersFile& f = *file_;
 #define RILL_ASSIGN(lhs, expr)      \
   do {                              \
@@ -64,7 +65,19 @@ Status EngineCounters::Register(std::int64_t ring_capacity) {
               f.AddGauge("rill_acks_waiting", "level=\"durable\"", "acknowledgements waiting, by ack level"));
   RILL_ASSIGN(replicated_waiting_,
               f.AddGauge("rill_acks_waiting", "level=\"replicated\"", "acknowledgements waiting, by ack level"));
+  for (const AckLevel level : {AckLevel::kAccepted, AckLevel::kJournaled, AckLevel::kDurable, AckLevel::kReplicated,
+                               AckLevel::kReplicatedDurable}) {
+    std::string labels = "level=\"";
+    labels.append(level == AckLevel::kReplicatedDurable ? "replicated_durable" : AckLevelName(level)).append("\"");
+    RILL_ASSIGN(ack_latency_[static_cast<std::size_t>(level)],
+                f.AddHistogram("rill_ack_latency_seconds", labels, "from submit to the outcome, by ack level",
+                               "seconds", 1e-9));
+  }
   RILL_ASSIGN(failed_, f.AddGauge("rill_engine_failed", "", "1 when the journal failed and commands are refused"));
+  if (replication) {
+    RILL_ASSIGN(replicated_,
+                f.AddGauge("rill_replication_position", "", "last journal position the replicated log confirmed"));
+  }
 #undef RILL_ASSIGN
   return Status::OK();
 }
@@ -87,7 +100,40 @@ void EngineCounters::Publish(const BatchCounts& b) noexcept {
   durable_waiting_.Set(b.durable_waiting);
   replicated_waiting_.Set(b.replicated_waiting);
   failed_.Set(b.failed ? 1 : 0);
+  replicated_.Set(b.replicated_position);
   file_->Heartbeat(b.now_ns);
+}
+
+Result<SnapshotCounters> SnapshotCounters::Register(observability::CountersFile& f) {
+  SnapshotCounters c;
+  auto take = [](auto r, auto& into) {
+    if (!r.ok()) return r.status();
+    into = *r;
+    return Status::OK();
+  };
+  RILL_RETURN_IF_ERROR(take(f.AddCounter("rill_snapshots_total", "", "snapshots written"), c.snapshots_));
+  RILL_RETURN_IF_ERROR(
+      take(f.AddGauge("rill_snapshot_position", "", "journal position of the newest snapshot"), c.position_));
+  RILL_RETURN_IF_ERROR(
+      take(f.AddGauge("rill_snapshot_timestamp_seconds", "", "when the newest snapshot was written", "seconds", 1e-9),
+           c.time_));
+  RILL_RETURN_IF_ERROR(take(f.AddGauge("rill_snapshot_write_seconds", "",
+                                       "encode, write, fsync and rename of the newest snapshot", "seconds", 1e-9),
+                            c.write_));
+  RILL_RETURN_IF_ERROR(take(f.AddGauge("rill_snapshot_bytes", "", "size of the newest snapshot", "bytes"), c.bytes_));
+  RILL_RETURN_IF_ERROR(take(
+      f.AddGauge("rill_snapshot_shadow_position", "", "journal position the snapshotter's shadow copy has applied"),
+      c.shadow_));
+  return c;
+}
+
+void SnapshotCounters::Written(std::uint64_t position, std::int64_t realtime_ns, std::int64_t write_ns,
+                               std::uint64_t bytes) noexcept {
+  snapshots_.Add(1);
+  position_.Set(position);
+  time_.Set(static_cast<std::uint64_t>(realtime_ns));
+  write_.Set(static_cast<std::uint64_t>(write_ns));
+  bytes_.Set(bytes);
 }
 
 }  // namespace rill::engine

@@ -53,14 +53,18 @@ inline Result<std::unique_ptr<Engine<D>>> Engine<D>::OpenWith(const EngineOption
   if (options.ring_size < 2 || options.ring_size > (std::size_t{1} << 30) || !std::has_single_bit(options.ring_size))
     return Status::InvalidArgument("EngineOptions::ring_size must be a power of two in [2, 2^30], got " +
                                    std::to_string(options.ring_size));
+  if (!std::has_single_bit(options.ack_latency_sample_every))
+    return Status::InvalidArgument(
+        "EngineOptions::ack_latency_sample_every must be a power of two (1 = every command), got " +
+        std::to_string(options.ack_latency_sample_every));
   Result<codecs::SchemaRegistry> registry = BuildEventRegistry<D>(options);
   if (!registry.ok()) return registry.status();
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Engine> engine(new Engine(options, std::move(registry).value()));
   if (Status s = engine->Recover(hot); !s.ok()) return s;
   if (options.counters) {  // after recovery: the journal directory exists and this process holds its LOCK
-    Result<std::unique_ptr<EngineCounters>> c =
-        EngineCounters::Create(options.journal.directory, options.counters_program, engine->ring_->capacity());
+    Result<std::unique_ptr<EngineCounters>> c = EngineCounters::Create(
+        options.journal.directory, options.counters_program, engine->ring_->capacity(), options.replication != nullptr);
     if (!c.ok()) return c.status();
     engine->counters_ = std::move(*c);
   }
@@ -194,6 +198,7 @@ inline void Engine<D>::Start() {
     c.schema_fingerprint = registry_.fingerprint();
     c.build_id = build_id_;
     c.log = [this](const std::string& line) { Log(line); };
+    c.counters = counters_ ? &counters_->file() : nullptr;
     snapshotter_ = std::make_unique<Snapshotter<D>>(std::move(c), registry_, std::move(snapshot_start_));
     snapshot_start_.reset();
     snapshotter_->Start();

@@ -43,7 +43,11 @@ inline void Engine<D>::CheckReplicated() {
   // Relaxed store + seq_cst fence: see OnReplicated.
   replicated_waiting_.store(true, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  replicated_.PopUpTo(replication_->replicated_position(), [](PendingAck& p) { p.target.Deliver(p.outcome); });
+  const std::int64_t now = counters_ ? SteadyNs() : 0;
+  replicated_.PopUpTo(replication_->replicated_position(), [this, now](PendingAck& p) {
+    p.target.Deliver(p.outcome);
+    if (counters_) counters_->RecordAck(p.ack, p.submitted_ns, now);
+  });
   if (!replicated_.empty() && !replication_failed_) {
     // The replicator publishes its final error before its last wake-up, so the fence above
     // makes it visible here when that wake-up found us not waiting yet.

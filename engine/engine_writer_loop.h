@@ -155,8 +155,10 @@ inline void Engine<D>::HandleBatch(std::int64_t first, std::int64_t last) {
     if (counters != nullptr) counters->Count(outcome.rejection().code);
     if (!outcome.accepted() || slot.ack == AckLevel::kAccepted) {
       slot.target.Deliver(outcome);  // rejections changed nothing: true at once
+      if (counters != nullptr && outcome.accepted() && slot.submitted_ns != 0)
+        counters->RecordAck(AckLevel::kAccepted, slot.submitted_ns, SteadyNs());
     } else {
-      batch_pending_.push_back(PendingAck{slot.target, slot.ack, slot.view, outcome});
+      batch_pending_.push_back(PendingAck{slot.target, slot.ack, slot.view, outcome, slot.submitted_ns});
     }
   }
   if (timed) timing.decided_ns = SteadyNs();
@@ -182,6 +184,7 @@ inline void Engine<D>::PublishCounters(const BatchTiming& timing, std::int64_t t
   b.ring_full = ring_->full_count();
   b.durable_waiting = durable_.size();
   b.replicated_waiting = replicated_.size();
+  if (replication_ != nullptr) b.replicated_position = replication_->replicated_position();
   b.failed = failed_local_;
   counters_->Publish(b);
 }
@@ -241,6 +244,7 @@ template <typename D>
 inline void Engine<D>::CompleteCommitted() {
   if (batch_pending_.empty()) return;
   const std::uint64_t committed = journal_->committed_position();
+  const std::int64_t now = counters_ ? SteadyNs() : 0;  // one clock read for the batch's journaled acks
   for (const PendingAck& p : batch_pending_) {
     if (p.outcome.position() > committed) [[unlikely]] {
       p.target.Deliver(JournalUnavailable());  // decided, then lost with the aborted batch
@@ -249,6 +253,7 @@ inline void Engine<D>::CompleteCommitted() {
       applied_views_.push_back(p.view);
     } else if (p.ack == AckLevel::kJournaled || (p.ack == AckLevel::kDurable && durability_none_)) {
       p.target.Deliver(p.outcome);  // kDurable under kNone: durable == committed
+      if (counters_) counters_->RecordAck(p.ack, p.submitted_ns, now);
     } else if (p.ack == AckLevel::kReplicated || (p.ack == AckLevel::kReplicatedDurable && durability_none_)) {
       replicated_.Push(p);
     } else {
@@ -278,11 +283,13 @@ inline void Engine<D>::HandOverApplied() {
 // the replicated queue (their position is already durable when they get there).
 template <typename D>
 inline void Engine<D>::DeliverDurableUpTo(std::uint64_t durable) {
-  durable_.PopUpTo(durable, [this](PendingAck& p) {
+  const std::int64_t now = counters_ ? SteadyNs() : 0;
+  durable_.PopUpTo(durable, [this, now](PendingAck& p) {
     if (p.ack == AckLevel::kReplicatedDurable) {
       replicated_.Push(p);
     } else {
       p.target.Deliver(p.outcome);
+      if (counters_) counters_->RecordAck(p.ack, p.submitted_ns, now);
     }
   });
   if (!replicated_.empty()) CheckReplicated();

@@ -33,6 +33,7 @@
 #include "rill/base/status.h"
 #include "rill/codecs/schema_registry.h"
 #include "rill/engine/command_processor.h"
+#include "rill/engine/engine_counters.h"
 #include "rill/engine/journal_replay.h"
 #include "rill/engine/snapshot.h"
 #include "rill/engine/snapshot_options.h"
@@ -61,7 +62,8 @@ class Snapshotter {
     ProcessorOptions processor;  // the writer's: the shadow's window must be as large
     std::uint64_t schema_fingerprint = 0;
     std::uint64_t build_id = 0;
-    std::function<void(const std::string&)> log;  // one line per event worth telling
+    std::function<void(const std::string&)> log;      // one line per event worth telling
+    observability::CountersFile* counters = nullptr;  // the engine's (engine_counters.h); null: none
   };
 
   // `start`: the snapshot the engine recovered from (its payload is moved in), or nullopt.
@@ -69,6 +71,14 @@ class Snapshotter {
   Snapshotter(Config config, const codecs::SchemaRegistry& registry, std::optional<FoundSnapshot> start)
       : config_(std::move(config)), registry_(registry), start_(std::move(start)) {
     if (start_) stats_.last_position = start_->header.position;  // that file exists: SnapshotNow counts it
+    if (config_.counters != nullptr) {
+      Result<SnapshotCounters> c = SnapshotCounters::Register(*config_.counters);
+      if (c.ok()) {
+        counters_ = *c;
+      } else {
+        Log("snapshot counters not published: " + c.status().ToString());
+      }
+    }
   }
   ~Snapshotter() { Stop(); }
   Snapshotter(const Snapshotter&) = delete;
@@ -167,6 +177,7 @@ class Snapshotter {
         stats_.digest_mismatch = progress.digest_mismatch;
         requested = requested_;
       }
+      if (counters_) counters_->Applied(progress.last_position);
       const std::uint64_t pos = progress.last_position;
       const bool fresh = pos > snapshot_position;
       const SnapshotOptions& o = config_.options;
@@ -206,6 +217,11 @@ class Snapshotter {
     h.build_id = config_.build_id;
     RILL_RETURN_IF_ERROR(WriteSnapshotFile(config_.snapshot_dir, h, buffer_, config_.options.keep));
     const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    if (counters_) {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      counters_->Written(position, std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), ns,
+                         buffer_.size() + kSnapshotHeaderSize);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.snapshots;
     stats_.last_position = position;
@@ -226,6 +242,7 @@ class Snapshotter {
   bool stop_ = false;
   std::uint64_t requested_ = 0;
   SnapshotterStats stats_;
+  std::optional<SnapshotCounters> counters_;  // snapshot thread only, after construction
   std::thread thread_;
 };
 

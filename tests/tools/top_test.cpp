@@ -124,6 +124,8 @@ TEST_CASE("cli: rill top --once --json reads a live engine from outside", "[tool
   CHECK(std::stod(j["accepted_per_s"].text) > 0);
   CHECK(std::stod(j["rejections"]["not_found"]["per_s"].text) > 0);
   CHECK(std::stoull(j["committed_position"].text) > 0);
+  CHECK(std::stod(j["ack_latency"]["journaled"]["sampled"].text) > 0);
+  CHECK(std::stod(j["ack_latency"]["journaled"]["p99_seconds"].text) > 0);
 
   const Output text = RunRill(tmp, "top " + tmp.Sub("j") + " --once --interval 0.1");
   CHECK(text.exit == 0);

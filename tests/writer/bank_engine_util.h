@@ -24,6 +24,7 @@ inline engine::EngineOptions SmallBankOptions(const std::string& dir,
   o.processor.expected_aggregates = 1024;
   o.processor.idempotency_window = 1u << 12;
   o.log_to_stderr = false;
+  o.ack_latency_sample_every = 1;  // the counters tests count every acknowledgement
   return o;
 }
 

@@ -60,6 +60,28 @@ TEST_CASE("engine counters: commands by result and reason, batches and positions
   CHECK(s.Value("rill_journal_durable_position") == e->committed_position());  // durability none
   CHECK(s.Value("rill_engine_failed") == 0);
   CHECK(s.heartbeat_ns >= s.created_ns);
+  // Acknowledgement latency: the 11 accepted commands at kJournaled, none at other levels.
+  const auto* journaled = s.Find("rill_ack_latency_seconds", "level=\"journaled\"");
+  REQUIRE(journaled != nullptr);
+  CHECK(journaled->histogram_count() == 11);
+  CHECK(journaled->values[rill::observability::kHistogramBuckets] > 0);  // some nanoseconds
+  CHECK(s.Find("rill_ack_latency_seconds", "level=\"durable\"")->histogram_count() == 0);
+  CHECK(s.Find("rill_ack_latency_seconds", "level=\"replicated_durable\"") != nullptr);
+}
+
+TEST_CASE("engine counters: ack latency by level, durable acks after the sync", "[counters]") {
+  rill::test::TempDir tmp("rill-engine-counters");
+  auto e = rill::testing::OpenBank(rill::testing::SmallBankOptions(tmp.path(), rill::journal::Durability::kBatch));
+  std::uint64_t id = 0;
+  REQUIRE(e->execute(OpenAccount{.account = 1, .owner = 1, .currency = 978}, {.command_id = ++id}).accepted());
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(e->execute(Deposit{.account = 1, .amount = 1}, {.command_id = ++id}, AckLevel::kDurable).accepted());
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(e->execute(Deposit{.account = 1, .amount = 1}, {.command_id = ++id}, AckLevel::kAccepted).accepted());
+  const CountersSnapshot s = CountersReader::Open(tmp.path())->Read();
+  CHECK(s.Find("rill_ack_latency_seconds", "level=\"journaled\"")->histogram_count() == 1);
+  CHECK(s.Find("rill_ack_latency_seconds", "level=\"durable\"")->histogram_count() == 5);
+  CHECK(s.Find("rill_ack_latency_seconds", "level=\"accepted\"")->histogram_count() == 3);
 }
 
 TEST_CASE("engine counters: off means no file", "[counters]") {
@@ -105,6 +127,28 @@ TEST_CASE("projector counters: position, lag, events and state in the engine's f
   CHECK(s.Value("rill_projector_parked_events", l) == 0);
   CHECK(s.Value("rill_projector_applied_timestamp_seconds", l) > 0);
   (*t)->Stop();
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("snapshot counters: the snapshotter publishes each snapshot it writes", "[counters][concurrent]") {
+  rill::test::TempDir tmp("rill-engine-counters");
+  auto o = rill::testing::SmallBankOptions(tmp.path());
+  o.snapshot.enabled = true;
+  auto e = rill::testing::OpenBank(o);
+  for (std::uint64_t a = 1; a <= 5; ++a)
+    REQUIRE(e->execute(OpenAccount{.account = a, .owner = 1, .currency = 978}, {.command_id = a}).accepted());
+  auto taken = e->TakeSnapshot(30'000'000'000);
+  REQUIRE(taken.ok());
+  const CountersSnapshot s = CountersReader::Open(tmp.path())->Read();
+  CHECK(s.Value("rill_snapshots_total") == 1);
+  CHECK(s.Value("rill_snapshot_position") == *taken);
+  CHECK(s.Value("rill_snapshot_shadow_position") >= *taken);
+  CHECK(s.Value("rill_snapshot_bytes") > 0);
+  CHECK(s.Value("rill_snapshot_timestamp_seconds") >= static_cast<std::uint64_t>(s.created_ns));
+  CHECK(s.Find("rill_replication_position") == nullptr);  // no replication configured
 }
 
 }  // namespace

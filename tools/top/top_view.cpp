@@ -56,12 +56,17 @@ class Interval {
     return m == nullptr ? 0 : Rate(*m);
   }
   // p-quantile of the histogram's records in this interval, in its unit.
-  double Quantile(std::string_view name, double q) const {
-    const MetricSample* m = cur_.Find(name);
+  double Quantile(std::string_view name, double q, std::string_view labels = "") const {
+    const MetricSample* m = cur_.Find(name, labels);
     if (m == nullptr || m->kind != MetricKind::kHistogram) return 0;
     MetricSample d = *m;
     d.values = Delta(*m, Prev(*m));
     return static_cast<double>(d.Quantile(q)) * m->scale;
+  }
+  // Records of a histogram in this interval.
+  double HistogramRecords(const MetricSample& m) const {
+    if (m.kind != MetricKind::kHistogram) return 0;
+    return static_cast<double>(Delta(m, Prev(m)).back());
   }
 
  private:
@@ -81,10 +86,12 @@ bool Known(const std::string& name) {
                                        "rill_journal_committed_position",
                                        "rill_journal_durable_position",
                                        "rill_acks_waiting",
-                                       "rill_engine_failed"};
+                                       "rill_engine_failed",
+                                       "rill_ack_latency_seconds",
+                                       "rill_replication_position"};
   for (const char* k : kKnown)
     if (name == k) return true;
-  return name.rfind("rill_projector_", 0) == 0;
+  return name.rfind("rill_projector_", 0) == 0 || name.rfind("rill_snapshot", 0) == 0;
 }
 
 std::string Num(double v) {  // 1234567 -> "1,234,567"
@@ -139,6 +146,17 @@ TopView ComputeTopView(const std::string& dir, const CountersSnapshot& prev, con
   v.committed_position = cur.Value("rill_journal_committed_position");
   v.durable_position = cur.Value("rill_journal_durable_position");
   v.engine_failed = cur.Value("rill_engine_failed") != 0;
+  if (cur.Find("rill_snapshots_total") != nullptr) {
+    v.snapshots = true;
+    v.snapshots_total = cur.Value("rill_snapshots_total");
+    v.snapshot_position = cur.Value("rill_snapshot_position");
+    const std::uint64_t at = cur.Value("rill_snapshot_timestamp_seconds");
+    if (at != 0) v.snapshot_age_s = static_cast<double>(now_ns - static_cast<std::int64_t>(at)) / 1e9;
+  }
+  if (cur.Find("rill_replication_position") != nullptr) {
+    v.replication = true;
+    v.replicated_position = cur.Value("rill_replication_position");
+  }
   if (const MetricSample* c = cur.Find("rill_journal_committed_position"); c != nullptr && interval_s > 0) {
     const MetricSample* p = in.Prev(*c);
     if (p != nullptr && c->value() >= p->value())
@@ -147,6 +165,11 @@ TopView ComputeTopView(const std::string& dir, const CountersSnapshot& prev, con
   for (const MetricSample& m : cur.metrics) {
     if (m.name == "rill_rejections_total") {
       v.rejections.push_back({LabelValue(m.labels, "reason"), m.value(), in.Rate(m)});
+    } else if (m.name == "rill_ack_latency_seconds") {
+      const double records = in.HistogramRecords(m);
+      if (records > 0)
+        v.ack_latency.push_back({LabelValue(m.labels, "level"), records, in.Quantile(m.name, 0.5, m.labels),
+                                 in.Quantile(m.name, 0.99, m.labels)});
     } else if (m.name == "rill_acks_waiting") {
       v.acks_waiting.push_back({LabelValue(m.labels, "level"), m.value(), 0});
     } else if (m.name == "rill_projector_position") {
@@ -218,10 +241,35 @@ std::string RenderTopText(const TopView& v) {
                                                     : 0.0)
           .c_str());
   s += line;
+  if (v.replication) {
+    std::snprintf(line, sizeof line, "replication  replicated %s (lag %s positions)\n",
+                  Num(static_cast<double>(v.replicated_position)).c_str(),
+                  Num(v.committed_position > v.replicated_position
+                          ? static_cast<double>(v.committed_position - v.replicated_position)
+                          : 0.0)
+                      .c_str());
+    s += line;
+  }
+  if (v.snapshots) {
+    if (v.snapshot_age_s < 0) {
+      s += "snapshots    none yet\n";
+    } else {
+      std::snprintf(line, sizeof line, "snapshots    %s written, newest at position %s, %s ago\n",
+                    Num(static_cast<double>(v.snapshots_total)).c_str(),
+                    Num(static_cast<double>(v.snapshot_position)).c_str(), Seconds(v.snapshot_age_s).c_str());
+      s += line;
+    }
+  }
   std::string acks;
   for (const TopCount& a : v.acks_waiting)
     acks.append(a.label).append(" ").append(Num(static_cast<double>(a.total))).append("   ");
-  s.append("acks waiting ").append(acks).append("\n\n");
+  s.append("acks waiting ").append(acks).append("\n");
+  for (const TopAckLatency& a : v.ack_latency) {
+    std::snprintf(line, sizeof line, "ack %-10s latency p50 %s p99 %s (submit to outcome; %s sampled)\n",
+                  a.level.c_str(), Seconds(a.p50_s).c_str(), Seconds(a.p99_s).c_str(), Num(a.sampled).c_str());
+    s += line;
+  }
+  s += "\n";
   if (v.projectors.empty()) {
     s += "projectors   none in this process\n";
   } else {
@@ -285,10 +333,24 @@ std::string RenderTopJson(const TopView& v) {
   unum("durable_position", v.durable_position);
   num("journal_events_per_s", v.journal_events_per_s);
   s.append("\"engine_failed\":").append(v.engine_failed ? "true," : "false,");
+  if (v.snapshots) {
+    std::snprintf(buf, sizeof buf,
+                  "\"snapshots\":{\"total\":%" PRIu64 ",\"position\":%" PRIu64 ",\"age_seconds\":%.17g},",
+                  v.snapshots_total, v.snapshot_position, v.snapshot_age_s);
+    s += buf;
+  }
+  if (v.replication) unum("replicated_position", v.replicated_position);
   s += "\"acks_waiting\":{";
   for (std::size_t i = 0; i < v.acks_waiting.size(); ++i) {
     std::snprintf(buf, sizeof buf, "%s\"%s\":%" PRIu64, i ? "," : "", JsonEscape(v.acks_waiting[i].label).c_str(),
                   v.acks_waiting[i].total);
+    s += buf;
+  }
+  s += "},\"ack_latency\":{";
+  for (std::size_t i = 0; i < v.ack_latency.size(); ++i) {
+    const TopAckLatency& a = v.ack_latency[i];
+    std::snprintf(buf, sizeof buf, "%s\"%s\":{\"sampled\":%.17g,\"p50_seconds\":%.17g,\"p99_seconds\":%.17g}",
+                  i ? "," : "", JsonEscape(a.level).c_str(), a.sampled, a.p50_s, a.p99_s);
     s += buf;
   }
   s += "},\"projectors\":[";

@@ -30,6 +30,12 @@ struct TopCount {
   double per_s = 0;
 };
 
+struct TopAckLatency {
+  std::string level;   // accepted, journaled, durable, replicated, replicated_durable
+  double sampled = 0;  // sampled acknowledgements in the interval (EngineOptions::ack_latency_sample_every)
+  double p50_s = 0, p99_s = 0;
+};
+
 struct TopView {
   std::string dir;
   std::string program;
@@ -48,7 +54,13 @@ struct TopView {
   std::uint64_t committed_position = 0, durable_position = 0;
   double journal_events_per_s = 0;
   std::vector<TopCount> acks_waiting;
+  std::vector<TopAckLatency> ack_latency;  // levels with acknowledgements in the interval
   bool engine_failed = false;
+  bool snapshots = false;  // the engine takes snapshots (the rill_snapshot_* metrics exist)
+  std::uint64_t snapshots_total = 0, snapshot_position = 0;
+  double snapshot_age_s = -1;  // since the newest snapshot was written; -1: none yet
+  bool replication = false;    // the engine ships its journal (rill_replication_position exists)
+  std::uint64_t replicated_position = 0;
   std::vector<TopProjector> projectors;
   std::vector<std::string> other;  // metrics this view does not know: "name{labels} value"
 };
