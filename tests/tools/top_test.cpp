@@ -22,6 +22,41 @@ using rill::observability::CountersSnapshot;
 
 constexpr std::int64_t kSecond = 1'000'000'000;
 
+// An engine on a journal in `dir` with a steady trickle of commands (deposits, and deposits to a
+// missing account when `with_rejections`), for rill top to watch from outside; stops on destruction.
+class LiveBank {
+ public:
+  LiveBank(const std::string& dir, bool with_rejections) {
+    rill::engine::EngineOptions o;
+    o.journal.directory = dir;
+    o.journal.segment_size = 1u << 20;
+    o.log_to_stderr = false;
+    auto e = rill::engine::Engine<rill::examples::bank::BankDomain>::Open(o);
+    REQUIRE(e.ok());
+    engine_ = std::move(*e);
+    load_ = std::thread([this, with_rejections] {
+      std::uint64_t id = 0;
+      engine_->execute(rill::examples::bank::OpenAccount{.account = 1, .owner = 1, .currency = 978},
+                       {.command_id = ++id});
+      while (!stop_.load(std::memory_order_relaxed)) {
+        engine_->execute(rill::examples::bank::Deposit{.account = 1, .amount = 1}, {.command_id = ++id});
+        if (with_rejections)
+          engine_->execute(rill::examples::bank::Deposit{.account = 2, .amount = 1}, {.command_id = ++id});
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
+  }
+  ~LiveBank() {
+    stop_.store(true);
+    load_.join();
+  }
+
+ private:
+  std::unique_ptr<rill::engine::Engine<rill::examples::bank::BankDomain>> engine_;
+  std::atomic<bool> stop_{false};
+  std::thread load_;
+};
+
 TEST_CASE("top view: rates and percentiles over the interval, projector lag now", "[tools][top]") {
   TempDir tmp;
   auto file = CountersFile::Create(tmp.path(), "svc");
@@ -96,25 +131,11 @@ TEST_CASE("top view: rates and percentiles over the interval, projector lag now"
 
 TEST_CASE("cli: rill top --once --json reads a live engine from outside", "[tools][top][cli]") {
   TempDir tmp;
-  rill::engine::EngineOptions o;
-  o.journal.directory = tmp.Sub("j");
-  o.journal.segment_size = 1u << 20;
-  o.log_to_stderr = false;
-  auto e = rill::engine::Engine<rill::examples::bank::BankDomain>::Open(o);
-  REQUIRE(e.ok());
-  std::atomic<bool> stop{false};
-  std::thread load([&] {  // a steady trickle of commands while rill top watches
-    std::uint64_t id = 0;
-    (*e)->execute(rill::examples::bank::OpenAccount{.account = 1, .owner = 1, .currency = 978}, {.command_id = ++id});
-    while (!stop.load(std::memory_order_relaxed)) {
-      (*e)->execute(rill::examples::bank::Deposit{.account = 1, .amount = 1}, {.command_id = ++id});
-      (*e)->execute(rill::examples::bank::Deposit{.account = 2, .amount = 1}, {.command_id = ++id});  // not found
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-  });
-  const Output out = RunRill(tmp, "top " + tmp.Sub("j") + " --once --json --interval 0.5");
-  stop.store(true);
-  load.join();
+  Output out;
+  {
+    LiveBank bank(tmp.Sub("j"), /*with_rejections=*/true);
+    out = RunRill(tmp, "top " + tmp.Sub("j") + " --once --json --interval 0.5");
+  }
   INFO(out.err);
   CHECK(out.exit == 0);
   Json j;
@@ -170,21 +191,7 @@ TEST_CASE("rill top in a real terminal (tmux): the screen redraws and its number
     WARN("skipped: tmux is not installed (scripts/install-deps.sh installs it)");
     return;
   }
-  rill::engine::EngineOptions o;
-  o.journal.directory = tmp.Sub("j");
-  o.journal.segment_size = 1u << 20;
-  o.log_to_stderr = false;
-  auto e = rill::engine::Engine<rill::examples::bank::BankDomain>::Open(o);
-  REQUIRE(e.ok());
-  std::atomic<bool> stop{false};
-  std::thread load([&] {
-    std::uint64_t id = 0;
-    (*e)->execute(rill::examples::bank::OpenAccount{.account = 1, .owner = 1, .currency = 978}, {.command_id = ++id});
-    while (!stop.load(std::memory_order_relaxed)) {
-      (*e)->execute(rill::examples::bank::Deposit{.account = 1, .amount = 1}, {.command_id = ++id});
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
-    }
-  });
+  auto bank = std::make_unique<LiveBank>(tmp.Sub("j"), /*with_rejections=*/false);
   const std::string socket = "rill-top-test-" + std::to_string(::getpid());
   const Output started = Tmux(
       tmp, socket,
@@ -198,8 +205,7 @@ TEST_CASE("rill top in a real terminal (tmux): the screen redraws and its number
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(900));
   const std::string second = capture();
-  stop.store(true);
-  load.join();
+  bank.reset();
   Tmux(tmp, socket, "kill-server");
   INFO("first screen:\n" << first << "\nsecond screen:\n" << second);
   CHECK(first.rfind("rill top  " + tmp.Sub("j"), 0) == 0);  // redrawn at the top, not scrolled
