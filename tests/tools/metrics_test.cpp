@@ -228,3 +228,25 @@ TEST_CASE("a real Prometheus scrapes rill metrics and stores what the workload d
 }
 
 }  // namespace
+
+TEST_CASE("prometheus text: the replicator's status file as rill_replication_* samples", "[tools][metrics]") {
+  rill::replication::ReplicationStatus r;
+  r.state = "shipping";
+  r.lag_positions = 12;
+  r.lag_seconds = 0.25;
+  r.messages = 100;
+  r.bytes = 6400;
+  r.duplicates = 2;
+  r.resyncs = 1;
+  r.updated_ns = 5'000'000'000;
+  const std::string text = rill::tools::PrometheusReplicationText(r, 6'500'000'000);
+  INFO(text);
+  CHECK(text.find("# TYPE rill_replication_shipping gauge\nrill_replication_shipping 1\n") != std::string::npos);
+  CHECK(text.find("rill_replication_lag_positions 12\n") != std::string::npos);
+  CHECK(text.find("rill_replication_lag_seconds 0.25\n") != std::string::npos);
+  CHECK(text.find("# TYPE rill_replication_bytes_total counter\nrill_replication_bytes_total 6400\n") !=
+        std::string::npos);
+  CHECK(text.find("rill_replication_status_age_seconds 1.5\n") != std::string::npos);
+  r.state = "retrying: no responders";
+  CHECK(rill::tools::PrometheusReplicationText(r, 0).find("rill_replication_shipping 0\n") != std::string::npos);
+}

@@ -121,6 +121,17 @@ TEST_CASE("top view: rates and percentiles over the interval, projector lag now"
   CHECK(j["projectors"].items.at(0)["lag_events"].text == "1000");
   CHECK(j["stale"].text == "false");
 
+  // With a replicator's status file beside the journal.
+  rill::replication::ReplicationStatus r;
+  r.state = "retrying: no responders";
+  r.lag_seconds = 1.5;
+  const rill::tools::TopView rv = rill::tools::ComputeTopView(tmp.path(), prev, cur, 2.0, now, &r);
+  CHECK(rill::tools::RenderTopText(rv).find(
+            "replicator   retrying: no responders, oldest unreplicated batch 1.5 s old") != std::string::npos);
+  Json rj;
+  REQUIRE(JsonReader::Parse(rill::tools::RenderTopJson(rv), &rj));
+  CHECK(rj["replicator"]["state"].text == "retrying: no responders");
+
   // A writer that restarted (another pid): rates need two readings of the same process.
   CountersSnapshot other = prev;
   other.pid = prev.pid + 1;

@@ -39,7 +39,12 @@ class Source {
       if (Result<observability::CountersReader> again = observability::CountersReader::Open(dir_); again.ok())
         reader_ = std::move(*again);
     }
-    return PrometheusText(reader_.Read(), RealtimeNs());
+    const std::int64_t now = RealtimeNs();
+    std::string text = PrometheusText(reader_.Read(), now);
+    // With replication, the replicator's own numbers: its status file beside the journal.
+    if (Result<replication::ReplicationStatus> r = replication::ReadReplicationStatus(dir_); r.ok())
+      text += PrometheusReplicationText(*r, now);
+    return text;
   }
 
  private:

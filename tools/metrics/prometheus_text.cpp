@@ -81,7 +81,33 @@ void AppendHistogram(std::string& out, const MetricSample& m) {
   out += m.name + "_count" + Labels(m.labels) + " " + std::to_string(cumulative) + "\n";
 }
 
+void Sample(std::string& out, const char* name, const char* type, const char* help, const std::string& value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  out.append(name).append(" ").append(value).append("\n");
+}
+
 }  // namespace
+
+std::string PrometheusReplicationText(const replication::ReplicationStatus& r, std::int64_t now_ns) {
+  std::string out;
+  const auto u = [](std::uint64_t v) { return std::to_string(v); };
+  Sample(out, "rill_replication_shipping", "gauge", "1 while the replicator ships (state shipping), else 0",
+         r.state == "shipping" ? "1" : "0");
+  Sample(out, "rill_replication_lag_positions", "gauge", "committed journal positions not yet replicated",
+         u(r.lag_positions));
+  Sample(out, "rill_replication_lag_seconds", "gauge", "age of the oldest batch not yet replicated",
+         Float(r.lag_seconds));
+  Sample(out, "rill_replication_messages_total", "counter", "messages the stream acknowledged", u(r.messages));
+  Sample(out, "rill_replication_bytes_total", "counter", "bytes the stream acknowledged", u(r.bytes));
+  Sample(out, "rill_replication_duplicates_total", "counter", "acks saying the message was already stored",
+         u(r.duplicates));
+  Sample(out, "rill_replication_resyncs_total", "counter", "resynchronisations with the stream (starts included)",
+         u(r.resyncs));
+  Sample(out, "rill_replication_status_age_seconds", "gauge", "time since the replicator last wrote its status file",
+         Float(static_cast<double>(now_ns - r.updated_ns) / 1e9));
+  return out;
+}
 
 std::string PrometheusText(const observability::CountersSnapshot& s, std::int64_t now_ns) {
   std::string out;

@@ -11,10 +11,16 @@
 #include <string>
 
 #include "rill/observability/counters_reader.h"
+#include "rill/replication/status_file.h"
 
 namespace rill::tools {
 
 // `now_ns`: CLOCK_REALTIME of the reading (the heartbeat's age).
 std::string PrometheusText(const observability::CountersSnapshot& s, std::int64_t now_ns);
+
+// The replicator's status file (replication/status_file.h, `<dir>/replication.status`, written
+// by the replicator at most every 100 ms) as rill_replication_* samples: lag in positions and
+// seconds, messages, bytes, duplicates and resyncs, whether it ships, and the file's age.
+std::string PrometheusReplicationText(const replication::ReplicationStatus& r, std::int64_t now_ns);
 
 }  // namespace rill::tools

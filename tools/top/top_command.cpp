@@ -46,7 +46,9 @@ int RunTop(const TopOptions& o, std::FILE* out, std::FILE* err) {
     const observability::CountersSnapshot cur = reader->Read();
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - prev_at).count();
-    const TopView view = ComputeTopView(o.dir, prev, cur, prev.stale ? 0.0 : seconds, RealtimeNs());
+    const Result<replication::ReplicationStatus> replicator = replication::ReadReplicationStatus(o.dir);
+    const TopView view = ComputeTopView(o.dir, prev, cur, prev.stale ? 0.0 : seconds, RealtimeNs(),
+                                        replicator.ok() ? &*replicator : nullptr);
     if (o.json) {
       std::fputs(RenderTopJson(view).c_str(), out);
     } else {

@@ -122,7 +122,7 @@ std::string Seconds(double s) {
 }  // namespace
 
 TopView ComputeTopView(const std::string& dir, const CountersSnapshot& prev, const CountersSnapshot& cur,
-                       double interval_s, std::int64_t now_ns) {
+                       double interval_s, std::int64_t now_ns, const replication::ReplicationStatus* replicator) {
   const Interval in(prev, cur, interval_s);
   TopView v;
   v.dir = dir;
@@ -156,6 +156,10 @@ TopView ComputeTopView(const std::string& dir, const CountersSnapshot& prev, con
   if (cur.Find("rill_replication_position") != nullptr) {
     v.replication = true;
     v.replicated_position = cur.Value("rill_replication_position");
+  }
+  if (replicator != nullptr) {
+    v.replicator_state = replicator->state;
+    v.replicator_lag_seconds = replicator->lag_seconds;
   }
   if (const MetricSample* c = cur.Find("rill_journal_committed_position"); c != nullptr && interval_s > 0) {
     const MetricSample* p = in.Prev(*c);
@@ -250,6 +254,11 @@ std::string RenderTopText(const TopView& v) {
                       .c_str());
     s += line;
   }
+  if (!v.replicator_state.empty()) {
+    std::snprintf(line, sizeof line, "replicator   %s, oldest unreplicated batch %s old\n", v.replicator_state.c_str(),
+                  Seconds(v.replicator_lag_seconds).c_str());
+    s += line;
+  }
   if (v.snapshots) {
     if (v.snapshot_age_s < 0) {
       s += "snapshots    none yet\n";
@@ -340,6 +349,11 @@ std::string RenderTopJson(const TopView& v) {
     s += buf;
   }
   if (v.replication) unum("replicated_position", v.replicated_position);
+  if (!v.replicator_state.empty()) {
+    s.append("\"replicator\":{\"state\":\"").append(JsonEscape(v.replicator_state)).append("\",");
+    num("lag_seconds", v.replicator_lag_seconds, false);
+    s += "},";
+  }
   s += "\"acks_waiting\":{";
   for (std::size_t i = 0; i < v.acks_waiting.size(); ++i) {
     std::snprintf(buf, sizeof buf, "%s\"%s\":%" PRIu64, i ? "," : "", JsonEscape(v.acks_waiting[i].label).c_str(),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rill/observability/counters_reader.h"
+#include "rill/replication/status_file.h"
 
 namespace rill::tools {
 
@@ -61,13 +62,17 @@ struct TopView {
   double snapshot_age_s = -1;  // since the newest snapshot was written; -1: none yet
   bool replication = false;    // the engine ships its journal (rill_replication_position exists)
   std::uint64_t replicated_position = 0;
+  std::string replicator_state;       // from DIR/replication.status, when there is one
+  double replicator_lag_seconds = 0;  // its oldest unreplicated batch's age
   std::vector<TopProjector> projectors;
   std::vector<std::string> other;  // metrics this view does not know: "name{labels} value"
 };
 
 // `now_ns`: CLOCK_REALTIME when `cur` was read (lags in time, the heartbeat's age).
+// `replicator`: DIR/replication.status when the journal is replicated (replication/status_file.h), or null.
 TopView ComputeTopView(const std::string& dir, const observability::CountersSnapshot& prev,
-                       const observability::CountersSnapshot& cur, double interval_s, std::int64_t now_ns);
+                       const observability::CountersSnapshot& cur, double interval_s, std::int64_t now_ns,
+                       const replication::ReplicationStatus* replicator = nullptr);
 std::string RenderTopText(const TopView& v);
 std::string RenderTopJson(const TopView& v);
 
