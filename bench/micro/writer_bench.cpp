@@ -230,8 +230,10 @@ void BM_BaselineUnorderedMap(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
-// One producer thread -> ring -> writer thread -> journal (kNone); ack journaled.
-template <int kInFlight>
+// One producer thread -> ring -> writer thread -> journal (kNone); ack journaled. kCounters:
+// the counters file (EngineOptions::counters), against the same engine without it in the same
+// run (its cost is per batch; with one command in flight every batch is one command).
+template <int kInFlight, bool kCounters = true>
 void BM_EngineBank(benchmark::State& state) {
   rill::test::TempDir dir("rill-engine-bench");
   rill::engine::EngineOptions o;
@@ -240,6 +242,7 @@ void BM_EngineBank(benchmark::State& state) {
   o.processor.expected_aggregates = kAccounts;
   o.processor.idempotency_window = 1u << 20;
   o.log_to_stderr = true;
+  o.counters = kCounters;
   auto opened = rill::engine::Engine<BankDomain>::Open(o);
   if (!opened.ok()) {
     state.SkipWithError(opened.status().ToString().c_str());
@@ -276,6 +279,8 @@ BENCHMARK(BM_WriterApplyBank<true, 0>)->Name("writer_apply/bank_buffer_sink");
 BENCHMARK(BM_WriterApplyBank<false, 0>)->Name("writer_apply/bank_no_idempotency");
 BENCHMARK(BM_EngineBank<1>)->Name("engine_execute/bank")->UseRealTime();
 BENCHMARK(BM_EngineBank<64>)->Name("engine_submit/bank")->UseRealTime();
+BENCHMARK(BM_EngineBank<1, false>)->Name("engine_execute/bank_counters_off")->UseRealTime();
+BENCHMARK(BM_EngineBank<64, false>)->Name("engine_submit/bank_counters_off")->UseRealTime();
 BENCHMARK(BM_BaselineUnorderedMap)->Name("writer_baseline/bank_unordered_map");
 
 }  // namespace
