@@ -60,6 +60,10 @@ Status EngineCounters::Register(std::int64_t ring_capacity, bool replication) {
   capacity.Set(static_cast<std::uint64_t>(ring_capacity));
   RILL_ASSIGN(ring_full_, f.AddCounter("rill_ring_full_total", "", "submissions that found the ring full"));
   RILL_ASSIGN(committed_, f.AddGauge("rill_journal_committed_position", "", "last committed journal position"));
+  RILL_ASSIGN(journal_bytes_, f.AddCounter("rill_journal_bytes_total", "", "bytes of committed journal batches"));
+  RILL_ASSIGN(syncs_, f.AddCounter("rill_journal_syncs_total", "", "syncs the journal's syncer made"));
+  RILL_ASSIGN(sync_seconds_,
+              f.AddCounterScaled("rill_journal_sync_seconds_total", "", "time spent in those syncs", "seconds", 1e-9));
   RILL_ASSIGN(durable_, f.AddGauge("rill_journal_durable_position", "", "last journal position known durable"));
   RILL_ASSIGN(durable_waiting_,
               f.AddGauge("rill_acks_waiting", "level=\"durable\"", "acknowledgements waiting, by ack level"));
@@ -97,6 +101,9 @@ void EngineCounters::Publish(const BatchCounts& b) noexcept {
   ring_full_.Set(b.ring_full);
   committed_.Set(b.committed_position);
   durable_.Set(b.durable_position);
+  journal_bytes_.Set(b.journal_bytes);
+  syncs_.Set(b.syncs);
+  sync_seconds_.Set(b.sync_ns);
   durable_waiting_.Set(b.durable_waiting);
   replicated_waiting_.Set(b.replicated_waiting);
   failed_.Set(b.failed ? 1 : 0);

@@ -30,6 +30,9 @@ struct BatchCounts {
   std::int64_t now_ns = 0;        // CLOCK_REALTIME of the batch (the file's heartbeat)
   std::uint64_t committed_position = 0;
   std::uint64_t durable_position = 0;
+  std::uint64_t journal_bytes = 0;        // committed batch bytes, so far (journal::JournalStats)
+  std::uint64_t syncs = 0;                // the syncer's syncs, so far
+  std::uint64_t sync_ns = 0;              // and their total time
   std::uint64_t ring_full = 0;            // submissions that found the ring full, so far
   std::uint64_t durable_waiting = 0;      // acknowledgements waiting for a sync
   std::uint64_t replicated_waiting = 0;   // acknowledgements waiting for the replicator
@@ -76,6 +79,7 @@ class EngineCounters {
   observability::Counter ring_full_;
   observability::Gauge committed_;
   observability::Gauge durable_;
+  observability::Counter journal_bytes_, syncs_, sync_seconds_;
   observability::Gauge durable_waiting_;
   observability::Gauge replicated_waiting_;
   observability::Gauge failed_;

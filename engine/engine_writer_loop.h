@@ -181,6 +181,10 @@ inline void Engine<D>::PublishCounters(const BatchTiming& timing, std::int64_t t
   b.now_ns = timestamp;
   b.committed_position = journal_->committed_position();
   b.durable_position = durable_position();
+  const journal::JournalStats js = journal_->stats();  // relaxed loads of the control block
+  b.journal_bytes = js.bytes;
+  b.syncs = js.syncs;
+  b.sync_ns = js.sync_ns_total;
   b.ring_full = ring_->full_count();
   b.durable_waiting = durable_.size();
   b.replicated_waiting = replicated_.size();

@@ -137,6 +137,13 @@ Result<Counter> CountersFile::AddCounter(std::string_view name, std::string_view
   return Counter(*w);
 }
 
+Result<Counter> CountersFile::AddCounterScaled(std::string_view name, std::string_view labels, std::string_view help,
+                                               std::string_view unit, double scale) {
+  Result<std::uint64_t*> w = Add(MetricKind::kCounter, name, labels, help, unit, scale);
+  if (!w.ok()) return w.status();
+  return Counter(*w);
+}
+
 Result<Gauge> CountersFile::AddGauge(std::string_view name, std::string_view labels, std::string_view help,
                                      std::string_view unit, double scale) {
   Result<std::uint64_t*> w = Add(MetricKind::kGauge, name, labels, help, unit, scale);

@@ -96,6 +96,9 @@ class CountersFile {
   // InvalidArgument when a string is too long for its field, FailedPrecondition when the file is full
   // (kMetricSlots metrics or kValueWords values) or a name is registered again with another kind.
   Result<Counter> AddCounter(std::string_view name, std::string_view labels, std::string_view help);
+  // A counter kept in a raw unit (nanoseconds) and exposed as raw * scale of `unit` (seconds).
+  Result<Counter> AddCounterScaled(std::string_view name, std::string_view labels, std::string_view help,
+                                   std::string_view unit, double scale);
   Result<Gauge> AddGauge(std::string_view name, std::string_view labels, std::string_view help,
                          std::string_view unit = "", double scale = 1.0);
   // Values recorded in a raw unit (nanoseconds, say) and shown as raw * scale of `unit`.

@@ -11,7 +11,9 @@
 #include "rill/engine/engine.h"
 #include "rill/examples/bank/bank_domain.h"
 #include "rill/examples/bank/read_models/balances.h"
+#include "rill/observability/counters_file.h"
 #include "rill/observability/counters_reader.h"
+#include "rill/projections/projector_counters.h"
 #include "rill/projections/projector_thread.h"
 #include "rill/tests/support/temp_dir.h"
 
@@ -82,6 +84,10 @@ TEST_CASE("engine counters: ack latency by level, durable acks after the sync", 
   CHECK(s.Find("rill_ack_latency_seconds", "level=\"journaled\"")->histogram_count() == 1);
   CHECK(s.Find("rill_ack_latency_seconds", "level=\"durable\"")->histogram_count() == 5);
   CHECK(s.Find("rill_ack_latency_seconds", "level=\"accepted\"")->histogram_count() == 3);
+  // The journal's own counters, as the control file has them.
+  CHECK(s.Value("rill_journal_bytes_total") > 0);
+  CHECK(s.Value("rill_journal_syncs_total") >= 1);  // the durable acks waited for syncs
+  CHECK(s.Find("rill_journal_sync_seconds_total")->scale == 1e-9);
 }
 
 TEST_CASE("engine counters: off means no file", "[counters]") {
@@ -149,6 +155,34 @@ TEST_CASE("snapshot counters: the snapshotter publishes each snapshot it writes"
   CHECK(s.Value("rill_snapshot_bytes") > 0);
   CHECK(s.Value("rill_snapshot_timestamp_seconds") >= static_cast<std::uint64_t>(s.created_ns));
   CHECK(s.Find("rill_replication_position") == nullptr);  // no replication configured
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("projector counters: lag is committed minus applied, never negative; state and parked", "[counters]") {
+  rill::test::TempDir tmp("rill-engine-counters");
+  auto file = rill::observability::CountersFile::Create(tmp.path(), "t");
+  REQUIRE(file.ok());
+  auto c = rill::projections::ProjectorCounters::Register(**file, "a \"quoted\" view");
+  REQUIRE(c.ok());
+  rill::projections::ProjectorSample sample;
+  sample.applied_position = 5;
+  sample.committed_position = 9;
+  sample.events = 4;
+  sample.state = rill::projections::ProjectorState::kHalted;
+  sample.parked = 2;
+  c->Publish(sample);
+  const std::string l = "projector=\"a \\\"quoted\\\" view\"";
+  CountersSnapshot s = CountersReader::Open(tmp.path())->Read();
+  CHECK(s.Value("rill_projector_lag_events", l) == 4);
+  CHECK(s.Value("rill_projector_state", l) == 1);
+  CHECK(s.Value("rill_projector_parked_events", l) == 2);
+  CHECK(s.Value("rill_projector_events_total", l) == 4);
+  sample.applied_position = 12;  // a checkpoint ahead of what this thread saw committed
+  c->Publish(sample);
+  CHECK(CountersReader::Open(tmp.path())->Read().Value("rill_projector_lag_events", l) == 0);
 }
 
 }  // namespace

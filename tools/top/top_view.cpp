@@ -88,6 +88,9 @@ bool Known(const std::string& name) {
                                        "rill_acks_waiting",
                                        "rill_engine_failed",
                                        "rill_ack_latency_seconds",
+                                       "rill_journal_bytes_total",
+                                       "rill_journal_syncs_total",
+                                       "rill_journal_sync_seconds_total",
                                        "rill_replication_position"};
   for (const char* k : kKnown)
     if (name == k) return true;
@@ -146,6 +149,9 @@ TopView ComputeTopView(const std::string& dir, const CountersSnapshot& prev, con
   v.committed_position = cur.Value("rill_journal_committed_position");
   v.durable_position = cur.Value("rill_journal_durable_position");
   v.engine_failed = cur.Value("rill_engine_failed") != 0;
+  v.journal_bytes_per_s = in.Rate("rill_journal_bytes_total");
+  v.syncs_per_s = in.Rate("rill_journal_syncs_total");
+  if (v.syncs_per_s > 0) v.sync_seconds_mean = in.Rate("rill_journal_sync_seconds_total") * 1e-9 / v.syncs_per_s;
   if (cur.Find("rill_snapshots_total") != nullptr) {
     v.snapshots = true;
     v.snapshots_total = cur.Value("rill_snapshots_total");
@@ -245,6 +251,9 @@ std::string RenderTopText(const TopView& v) {
                                                     : 0.0)
           .c_str());
   s += line;
+  std::snprintf(line, sizeof line, "             %14s bytes/s    %s syncs/s, mean %s per sync\n",
+                Num(v.journal_bytes_per_s).c_str(), Num(v.syncs_per_s).c_str(), Seconds(v.sync_seconds_mean).c_str());
+  s += line;
   if (v.replication) {
     std::snprintf(line, sizeof line, "replication  replicated %s (lag %s positions)\n",
                   Num(static_cast<double>(v.replicated_position)).c_str(),
@@ -341,6 +350,9 @@ std::string RenderTopJson(const TopView& v) {
   unum("committed_position", v.committed_position);
   unum("durable_position", v.durable_position);
   num("journal_events_per_s", v.journal_events_per_s);
+  num("journal_bytes_per_s", v.journal_bytes_per_s);
+  num("syncs_per_s", v.syncs_per_s);
+  num("sync_seconds_mean", v.sync_seconds_mean);
   s.append("\"engine_failed\":").append(v.engine_failed ? "true," : "false,");
   if (v.snapshots) {
     std::snprintf(buf, sizeof buf,

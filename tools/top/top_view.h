@@ -54,6 +54,8 @@ struct TopView {
   double ring_full_per_s = 0;
   std::uint64_t committed_position = 0, durable_position = 0;
   double journal_events_per_s = 0;
+  double journal_bytes_per_s = 0, syncs_per_s = 0;
+  double sync_seconds_mean = 0;  // per sync, over the interval
   std::vector<TopCount> acks_waiting;
   std::vector<TopAckLatency> ack_latency;  // levels with acknowledgements in the interval
   bool engine_failed = false;
