@@ -366,7 +366,7 @@ class Engine {
   CommandOutcome Decide(const Slot& slot, std::int64_t timestamp);
   void AppendDigest();
   void CommitOpenBatch(std::int64_t timestamp);
-  void CompleteCommitted();
+  void CompleteCommitted(std::int64_t committed_ns);
   void HandOverApplied();
   void DeliverDurableUpTo(std::uint64_t durable);
   void CheckDurable();
