@@ -161,7 +161,8 @@ TEST_CASE("snapshot counters: the snapshotter publishes each snapshot it writes"
 
 namespace {
 
-TEST_CASE("projector counters: lag is committed minus applied and never negative, with state and parked gauges", "[counters]") {
+TEST_CASE("projector counters: lag is committed minus applied and never negative, with state and parked gauges",
+          "[counters]") {
   rill::test::TempDir tmp("rill-engine-counters");
   auto file = rill::observability::CountersFile::Create(tmp.path(), "t");
   REQUIRE(file.ok());
