@@ -36,53 +36,62 @@ Result<std::unique_ptr<EngineCounters>> EngineCounters::Create(const std::string
 
 Status EngineCounters::Register(std::int64_t ring_capacity, bool replication) {
   observability::CountersFile& f = *file_;
-#define RILL_ASSIGN(lhs, expr)      \
-  do {                              \
-    auto r = (expr);                \
-    if (!r.ok()) return r.status(); \
-    lhs = *r;                       \
-  } while (0)
-  RILL_ASSIGN(by_code_[0],
-              f.AddCounter("rill_commands_total", "result=\"accepted\"", "commands the writer decided, by result"));
-  RILL_ASSIGN(rejected_,
-              f.AddCounter("rill_commands_total", "result=\"rejected\"", "commands the writer decided, by result"));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddCounter("rill_commands_total", "result=\"accepted\"", "commands the writer decided, by result"),
+      by_code_[0]));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddCounter("rill_commands_total", "result=\"rejected\"", "commands the writer decided, by result"), rejected_));
   for (std::size_t code = 1; code < kCodes; ++code) {
     std::string labels = "reason=\"";
     labels.append(kReasonLabel[code]).append("\"");
-    RILL_ASSIGN(by_code_[code], f.AddCounter("rill_rejections_total", labels, "rejected commands, by reason"));
+    RILL_RETURN_IF_ERROR(observability::Assign(
+        f.AddCounter("rill_rejections_total", labels, "rejected commands, by reason"), by_code_[code]));
   }
-  RILL_ASSIGN(batches_, f.AddCounter("rill_batches_total", "", "writer batches (one journal commit each)"));
-  RILL_ASSIGN(batch_commands_, f.AddHistogram("rill_batch_commands", "", "commands per writer batch", "", 1.0));
-  RILL_ASSIGN(batch_duration_, f.AddHistogram("rill_batch_duration_seconds", "",
-                                              "a batch from the ring to its journal commit", "seconds", 1e-9));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddCounter("rill_batches_total", "", "writer batches (one journal commit each)"), batches_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddHistogram("rill_batch_commands", "", "commands per writer batch", "", 1.0), batch_commands_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddHistogram("rill_batch_duration_seconds", "", "a batch from the ring to its journal commit", "seconds", 1e-9),
+      batch_duration_));
   observability::Gauge capacity;
-  RILL_ASSIGN(capacity, f.AddGauge("rill_ring_capacity", "", "command ring slots", "commands"));
+  RILL_RETURN_IF_ERROR(
+      observability::Assign(f.AddGauge("rill_ring_capacity", "", "command ring slots", "commands"), capacity));
   capacity.Set(static_cast<std::uint64_t>(ring_capacity));
-  RILL_ASSIGN(ring_full_, f.AddCounter("rill_ring_full_total", "", "submissions that found the ring full"));
-  RILL_ASSIGN(committed_, f.AddGauge("rill_journal_committed_position", "", "last committed journal position"));
-  RILL_ASSIGN(journal_bytes_, f.AddCounter("rill_journal_bytes_total", "", "bytes of committed journal batches"));
-  RILL_ASSIGN(syncs_, f.AddCounter("rill_journal_syncs_total", "", "syncs the journal's syncer made"));
-  RILL_ASSIGN(sync_seconds_,
-              f.AddCounterScaled("rill_journal_sync_seconds_total", "", "time spent in those syncs", "seconds", 1e-9));
-  RILL_ASSIGN(durable_, f.AddGauge("rill_journal_durable_position", "", "last journal position known durable"));
-  RILL_ASSIGN(durable_waiting_,
-              f.AddGauge("rill_acks_waiting", "level=\"durable\"", "acknowledgements waiting, by ack level"));
-  RILL_ASSIGN(replicated_waiting_,
-              f.AddGauge("rill_acks_waiting", "level=\"replicated\"", "acknowledgements waiting, by ack level"));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddCounter("rill_ring_full_total", "", "submissions that found the ring full"), ring_full_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_journal_committed_position", "", "last committed journal position"), committed_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddCounter("rill_journal_bytes_total", "", "bytes of committed journal batches"), journal_bytes_));
+  RILL_RETURN_IF_ERROR(
+      observability::Assign(f.AddCounter("rill_journal_syncs_total", "", "syncs the journal's syncer made"), syncs_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddCounterScaled("rill_journal_sync_seconds_total", "", "time spent in those syncs", "seconds", 1e-9),
+      sync_seconds_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_journal_durable_position", "", "last journal position known durable"), durable_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_acks_waiting", "level=\"durable\"", "acknowledgements waiting, by ack level"),
+      durable_waiting_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_acks_waiting", "level=\"replicated\"", "acknowledgements waiting, by ack level"),
+      replicated_waiting_));
   for (const AckLevel level : {AckLevel::kAccepted, AckLevel::kJournaled, AckLevel::kDurable, AckLevel::kReplicated,
                                AckLevel::kReplicatedDurable}) {
     std::string labels = "level=\"";
     labels.append(level == AckLevel::kReplicatedDurable ? "replicated_durable" : AckLevelName(level)).append("\"");
-    RILL_ASSIGN(ack_latency_[static_cast<std::size_t>(level)],
-                f.AddHistogram("rill_ack_latency_seconds", labels, "from submit to the outcome, by ack level",
-                               "seconds", 1e-9));
+    RILL_RETURN_IF_ERROR(observability::Assign(
+        f.AddHistogram("rill_ack_latency_seconds", labels, "from submit to the outcome, by ack level", "seconds", 1e-9),
+        ack_latency_[static_cast<std::size_t>(level)]));
   }
-  RILL_ASSIGN(failed_, f.AddGauge("rill_engine_failed", "", "1 when the journal failed and commands are refused"));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_engine_failed", "", "1 when the journal failed and commands are refused"), failed_));
   if (replication) {
-    RILL_ASSIGN(replicated_,
-                f.AddGauge("rill_replication_position", "", "last journal position the replicated log confirmed"));
+    RILL_RETURN_IF_ERROR(observability::Assign(
+        f.AddGauge("rill_replication_position", "", "last journal position the replicated log confirmed"),
+        replicated_));
   }
-#undef RILL_ASSIGN
   return Status::OK();
 }
 
@@ -113,22 +122,20 @@ void EngineCounters::Publish(const BatchCounts& b) noexcept {
 
 Result<SnapshotCounters> SnapshotCounters::Register(observability::CountersFile& f) {
   SnapshotCounters c;
-  auto take = [](auto r, auto& into) {
-    if (!r.ok()) return r.status();
-    into = *r;
-    return Status::OK();
-  };
-  RILL_RETURN_IF_ERROR(take(f.AddCounter("rill_snapshots_total", "", "snapshots written"), c.snapshots_));
   RILL_RETURN_IF_ERROR(
-      take(f.AddGauge("rill_snapshot_position", "", "journal position of the newest snapshot"), c.position_));
+      observability::Assign(f.AddCounter("rill_snapshots_total", "", "snapshots written"), c.snapshots_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_snapshot_position", "", "journal position of the newest snapshot"), c.position_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      f.AddGauge("rill_snapshot_timestamp_seconds", "", "when the newest snapshot was written", "seconds", 1e-9),
+      c.time_));
   RILL_RETURN_IF_ERROR(
-      take(f.AddGauge("rill_snapshot_timestamp_seconds", "", "when the newest snapshot was written", "seconds", 1e-9),
-           c.time_));
-  RILL_RETURN_IF_ERROR(take(f.AddGauge("rill_snapshot_write_seconds", "",
+      observability::Assign(f.AddGauge("rill_snapshot_write_seconds", "",
                                        "encode, write, fsync and rename of the newest snapshot", "seconds", 1e-9),
                             c.write_));
-  RILL_RETURN_IF_ERROR(take(f.AddGauge("rill_snapshot_bytes", "", "size of the newest snapshot", "bytes"), c.bytes_));
-  RILL_RETURN_IF_ERROR(take(
+  RILL_RETURN_IF_ERROR(
+      observability::Assign(f.AddGauge("rill_snapshot_bytes", "", "size of the newest snapshot", "bytes"), c.bytes_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
       f.AddGauge("rill_snapshot_shadow_position", "", "journal position the snapshotter's shadow copy has applied"),
       c.shadow_));
   return c;

@@ -32,6 +32,13 @@ bool CopyField(char* dst, std::size_t capacity, std::string_view src) {
   return true;
 }
 
+// A registered metric's values as the handle type that updates them.
+template <typename Handle>
+Result<Handle> AsHandle(Result<std::uint64_t*> values) {
+  if (!values.ok()) return values.status();
+  return Handle(*values);
+}
+
 Status TooLong(const char* field, std::string_view value, std::size_t capacity) {
   std::string msg = "counters file: metric ";
   msg.append(field).append(" \"").append(value).append("\" is longer than ");
@@ -132,30 +139,22 @@ Result<std::uint64_t*> CountersFile::Add(MetricKind kind, std::string_view name,
 }
 
 Result<Counter> CountersFile::AddCounter(std::string_view name, std::string_view labels, std::string_view help) {
-  Result<std::uint64_t*> w = Add(MetricKind::kCounter, name, labels, help, "", 1.0);
-  if (!w.ok()) return w.status();
-  return Counter(*w);
+  return AddCounterScaled(name, labels, help, "", 1.0);
 }
 
 Result<Counter> CountersFile::AddCounterScaled(std::string_view name, std::string_view labels, std::string_view help,
                                                std::string_view unit, double scale) {
-  Result<std::uint64_t*> w = Add(MetricKind::kCounter, name, labels, help, unit, scale);
-  if (!w.ok()) return w.status();
-  return Counter(*w);
+  return AsHandle<Counter>(Add(MetricKind::kCounter, name, labels, help, unit, scale));
 }
 
 Result<Gauge> CountersFile::AddGauge(std::string_view name, std::string_view labels, std::string_view help,
                                      std::string_view unit, double scale) {
-  Result<std::uint64_t*> w = Add(MetricKind::kGauge, name, labels, help, unit, scale);
-  if (!w.ok()) return w.status();
-  return Gauge(*w);
+  return AsHandle<Gauge>(Add(MetricKind::kGauge, name, labels, help, unit, scale));
 }
 
 Result<Histogram> CountersFile::AddHistogram(std::string_view name, std::string_view labels, std::string_view help,
                                              std::string_view unit, double scale) {
-  Result<std::uint64_t*> w = Add(MetricKind::kHistogram, name, labels, help, unit, scale);
-  if (!w.ok()) return w.status();
-  return Histogram(*w);
+  return AsHandle<Histogram>(Add(MetricKind::kHistogram, name, labels, help, unit, scale));
 }
 
 }  // namespace rill::observability

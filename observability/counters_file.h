@@ -80,6 +80,14 @@ class Histogram {
   std::uint64_t* words_;
 };
 
+// Registration into a handle kept as a member: `RILL_RETURN_IF_ERROR(Assign(file.AddGauge(...), gauge_));`.
+template <typename Handle>
+Status Assign(Result<Handle> registered, Handle& into) {
+  if (!registered.ok()) return registered.status();
+  into = *registered;
+  return Status::OK();
+}
+
 class CountersFile {
  public:
   // Creates `<directory>/counters` (replacing one a previous process left: written under a

@@ -35,6 +35,8 @@ inline constexpr const char* kCountersFileName = "counters";
 // Then the sum and the count of every value recorded.
 inline constexpr std::uint32_t kHistogramBuckets = 64;
 inline constexpr std::uint32_t kHistogramWords = kHistogramBuckets + 2;
+// The largest raw value bucket i holds: 2^i - 1 (0 for bucket 0).
+constexpr std::uint64_t HistogramBucketBound(std::uint32_t i) noexcept { return (std::uint64_t{1} << i) - 1; }
 
 enum class MetricKind : std::uint32_t {
   kCounter = 1,    // only grows (while its writer lives)

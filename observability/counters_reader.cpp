@@ -31,7 +31,7 @@ std::uint64_t MetricSample::Quantile(double q) const {
   std::uint64_t seen = 0;
   for (std::uint32_t i = 0; i < kHistogramBuckets; ++i) {
     seen += values[i];
-    if (static_cast<double>(seen) >= want && seen > 0) return i == 0 ? 0 : (i >= 64 ? ~0ull : (1ull << i) - 1);
+    if (static_cast<double>(seen) >= want && seen > 0) return HistogramBucketBound(i);
   }
   return ~0ull;
 }

@@ -10,28 +10,24 @@ Result<ProjectorCounters> ProjectorCounters::Register(observability::CountersFil
   }
   labels.push_back('"');
   ProjectorCounters c;
-  auto take = [](auto r, auto& into) {
-    if (!r.ok()) return r.status();
-    into = *r;
-    return Status::OK();
-  };
-  RILL_RETURN_IF_ERROR(
-      take(file.AddGauge("rill_projector_position", labels, "last journal position applied"), c.position_));
-  RILL_RETURN_IF_ERROR(take(
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      file.AddGauge("rill_projector_position", labels, "last journal position applied"), c.position_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
       file.AddGauge("rill_projector_lag_events", labels, "journal positions committed but not yet applied", "events"),
       c.lag_));
-  RILL_RETURN_IF_ERROR(take(file.AddGauge("rill_projector_applied_timestamp_seconds", labels,
-                                          "batch time of the last applied event", "seconds", 1e-9),
-                            c.applied_ts_));
+  RILL_RETURN_IF_ERROR(observability::Assign(file.AddGauge("rill_projector_applied_timestamp_seconds", labels,
+                                                           "batch time of the last applied event", "seconds", 1e-9),
+                                             c.applied_ts_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      file.AddGauge("rill_projector_state", labels, "0 running, 1 halted, 2 rebuilding"), c.state_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      file.AddGauge("rill_projector_parked_events", labels, "events parked by FailurePolicy::kPark", "events"),
+      c.parked_));
   RILL_RETURN_IF_ERROR(
-      take(file.AddGauge("rill_projector_state", labels, "0 running, 1 halted, 2 rebuilding"), c.state_));
-  RILL_RETURN_IF_ERROR(
-      take(file.AddGauge("rill_projector_parked_events", labels, "events parked by FailurePolicy::kPark", "events"),
-           c.parked_));
-  RILL_RETURN_IF_ERROR(take(file.AddCounter("rill_projector_events_total", labels, "events applied"), c.events_));
-  RILL_RETURN_IF_ERROR(
-      take(file.AddCounter("rill_projector_skipped_events_total", labels, "events skipped by FailurePolicy::kSkip"),
-           c.skipped_));
+      observability::Assign(file.AddCounter("rill_projector_events_total", labels, "events applied"), c.events_));
+  RILL_RETURN_IF_ERROR(observability::Assign(
+      file.AddCounter("rill_projector_skipped_events_total", labels, "events skipped by FailurePolicy::kSkip"),
+      c.skipped_));
   return c;
 }
 

@@ -71,7 +71,7 @@ void AppendHistogram(std::string& out, const MetricSample& m) {
   std::uint64_t cumulative = 0;
   for (int i = 0; i <= top; ++i) {
     cumulative += m.values[static_cast<std::size_t>(i)];
-    const std::uint64_t bound = i == 0 ? 0 : (i >= 64 ? ~0ull : (1ull << i) - 1);
+    const std::uint64_t bound = observability::HistogramBucketBound(static_cast<std::uint32_t>(i));
     out += m.name + "_bucket" + Labels(m.labels, "le=\"" + Float(static_cast<double>(bound) * m.scale) + "\"") + " ";
     out += std::to_string(cumulative) + "\n";
   }
